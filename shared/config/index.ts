@@ -1,0 +1,175 @@
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "#shared/errors.ts";
+
+/**
+ * The one place where PacketPulse reads its environment. Every variable is parsed with zod; defaults give
+ * the embedded mode (no servers). A wrong value stops start-up with the variable's name and what is expected.
+ */
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: "must be a TCP port number" })
+    .int("must be a whole number")
+    .min(1, "must be a TCP port between 1 and 65535")
+    .max(65535, "must be a TCP port between 1 and 65535")
+    .default(fallback);
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, `must be between 1 and ${max}`)
+    .max(max, `must be between 1 and ${max}`)
+    .default(fallback);
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
+    .transform((v) => v === "true" || v === "1" || v === "yes")
+    .default(fallback ? "true" : "false");
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const topicName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name (letters, digits, '.', '_', '-')")
+    .default(fallback);
+
+const bootstrapServers = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional()
+  .refine(
+    (v) => v === undefined || v.split(",").every((s) => /^[^\s:,]+:\d{1,5}$/.test(s.trim())),
+    "must be a comma-separated list of host:port (for example localhost:9092)",
+  );
+
+export const envSchema = z.object({
+  PACKETPULSE_DATA_DIR: z.string().min(1, "must be a folder path").default("./.packetpulse"),
+  PACKETPULSE_EVENT_LOG: z
+    .enum(["embedded", "kafka"], { error: "must be 'embedded' or 'kafka'" })
+    .optional(),
+  KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
+  KAFKA_TOPIC: topicName("sessions"),
+  KAFKA_DLQ_TOPIC: topicName("sessions-dlq"),
+  KAFKA_PARTITIONS: positiveInt(3, 1000),
+  KAFKA_REPLICATION_FACTOR: positiveInt(1, 10),
+  KAFKA_CLIENT_ID: z.string().min(1).default("packetpulse"),
+  KAFKA_SSL: boolean(false),
+  KAFKA_SASL_MECHANISM: z
+    .enum(["plain", "scram-sha-256", "scram-sha-512"], {
+      error: "must be plain, scram-sha-256 or scram-sha-512",
+    })
+    .optional(),
+  KAFKA_SASL_USERNAME: optionalString,
+  KAFKA_SASL_PASSWORD: optionalString,
+  EVENT_LOG_RETENTION_HOURS: positiveInt(168, 24 * 365 * 10),
+  API_KEY: z.string().min(8, "must be at least 8 characters").default("packetpulse-dev-key"),
+  VENUS_HOST: z.string().min(1).default("0.0.0.0"),
+  VENUS_PORT: port(8000),
+  VENUS_CONNECTION_STORE: z
+    .enum(["sqlite", "dynamodb"], { error: "must be 'sqlite' or 'dynamodb'" })
+    .default("sqlite"),
+  VENUS_CONNECTIONS_TABLE: z.string().min(3).default("packetpulse-venus-connections"),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  AWS_ENDPOINT_URL: z.url({ error: "must be a URL such as http://localhost:4566" }).optional(),
+  LOG_LEVEL: z
+    .enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
+    .default("info"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean;
+  sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
+  replicationFactor: number;
+}
+
+export interface PacketPulseConfig {
+  dataDir: string;
+  eventLog: { backend: "embedded" | "kafka"; kafka?: KafkaConfig; retentionHours: number };
+  topics: { sessions: string; deadLetter: string; partitions: number };
+  venus: {
+    host: string;
+    port: number;
+    apiKey: string;
+    connectionStore: "sqlite" | "dynamodb";
+    connectionsTable: string;
+  };
+  aws: { region: string; endpoint?: string };
+  logLevel: Env["LOG_LEVEL"];
+}
+
+/** Formats zod issues as `NAME must ... (got "value")`, one per line. */
+function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
+  return error.issues
+    .map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const got = env[name];
+      return `  ${name} ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
+    })
+    .join("\n");
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): PacketPulseConfig {
+  // Empty strings mean "not set": docker-compose and shells often pass VAR= for unset values.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${describeIssues(parsed.error, present)}`);
+  }
+  const e = parsed.data;
+  const backend = e.PACKETPULSE_EVENT_LOG ?? (e.KAFKA_BOOTSTRAP_SERVERS ? "kafka" : "embedded");
+  if (backend === "kafka" && !e.KAFKA_BOOTSTRAP_SERVERS) {
+    throw new ConfigError(
+      "Invalid configuration:\n  KAFKA_BOOTSTRAP_SERVERS is required when PACKETPULSE_EVENT_LOG=kafka (for example localhost:9092)",
+    );
+  }
+  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError(
+      "Invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set",
+    );
+  }
+  if (e.KAFKA_TOPIC === e.KAFKA_DLQ_TOPIC) {
+    throw new ConfigError("Invalid configuration:\n  KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC");
+  }
+  const kafka: KafkaConfig | undefined = e.KAFKA_BOOTSTRAP_SERVERS
+    ? {
+        brokers: e.KAFKA_BOOTSTRAP_SERVERS.split(",").map((s) => s.trim()),
+        clientId: e.KAFKA_CLIENT_ID,
+        ssl: e.KAFKA_SSL,
+        sasl: e.KAFKA_SASL_MECHANISM
+          ? {
+              mechanism: e.KAFKA_SASL_MECHANISM,
+              username: e.KAFKA_SASL_USERNAME!,
+              password: e.KAFKA_SASL_PASSWORD!,
+            }
+          : undefined,
+        replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+      }
+    : undefined;
+  return {
+    dataDir: path.resolve(e.PACKETPULSE_DATA_DIR),
+    eventLog: { backend, kafka, retentionHours: e.EVENT_LOG_RETENTION_HOURS },
+    topics: { sessions: e.KAFKA_TOPIC, deadLetter: e.KAFKA_DLQ_TOPIC, partitions: e.KAFKA_PARTITIONS },
+    venus: {
+      host: e.VENUS_HOST,
+      port: e.VENUS_PORT,
+      apiKey: e.API_KEY,
+      connectionStore: e.VENUS_CONNECTION_STORE,
+      connectionsTable: e.VENUS_CONNECTIONS_TABLE,
+    },
+    aws: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL },
+    logLevel: e.LOG_LEVEL,
+  };
+}
