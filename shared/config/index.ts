@@ -27,7 +27,7 @@ const boolean = (fallback: boolean) =>
   z
     .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
     .transform((v) => v === "true" || v === "1" || v === "yes")
-    .default(fallback ? "true" : "false");
+    .default(fallback);
 
 const optionalString = z
   .string()
@@ -78,6 +78,7 @@ export const envSchema = z.object({
     .enum(["sqlite", "dynamodb"], { error: "must be 'sqlite' or 'dynamodb'" })
     .default("sqlite"),
   VENUS_CONNECTIONS_TABLE: z.string().min(3).default("packetpulse-venus-connections"),
+  VENUS_MANAGEMENT_ENDPOINT: z.url({ error: "must be a URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod" }).optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   AWS_ENDPOINT_URL: z.url({ error: "must be a URL such as http://localhost:4566" }).optional(),
   LOG_LEVEL: z
@@ -105,6 +106,8 @@ export interface PacketPulseConfig {
     apiKey: string;
     connectionStore: "sqlite" | "dynamodb";
     connectionsTable: string;
+    /** API Gateway management API; derived from the request when unset. */
+    managementEndpoint?: string;
   };
   aws: { region: string; endpoint?: string };
   logLevel: Env["LOG_LEVEL"];
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: e.API_KEY,
       connectionStore: e.VENUS_CONNECTION_STORE,
       connectionsTable: e.VENUS_CONNECTIONS_TABLE,
+      managementEndpoint: e.VENUS_MANAGEMENT_ENDPOINT,
     },
     aws: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL },
     logLevel: e.LOG_LEVEL,

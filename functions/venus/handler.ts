@@ -1,0 +1,98 @@
+import middy from "@middy/core";
+import { z } from "zod";
+import { loadConfig } from "#shared/config/index.ts";
+import { openVenusRuntime, type VenusRuntime } from "./runtime.ts";
+
+/**
+ * Venus as a Lambda function behind an API Gateway WebSocket API ($connect, $default, $disconnect), and
+ * under serverless offline. The reply to a frame is the route response (`routeResponseSelectionExpression:
+ * $default`); closing a connection goes through the API Gateway management API.
+ */
+
+const config = loadConfig();
+let runtime: Promise<VenusRuntime> | undefined;
+const venusRuntime = () => {
+  runtime ??= openVenusRuntime(config);
+  return runtime;
+};
+
+const stringMap = z.record(z.string(), z.string().optional()).nullish();
+
+export const websocketEvent = z.object({
+  requestContext: z.object({
+    routeKey: z.string(),
+    connectionId: z.string().min(1),
+    domainName: z.string().optional(),
+    stage: z.string().optional(),
+    identity: z.object({ sourceIp: z.string().nullish() }).partial().optional(),
+  }),
+  headers: stringMap,
+  queryStringParameters: stringMap,
+  body: z.string().nullish(),
+  isBase64Encoded: z.boolean().optional(),
+});
+
+export type WebsocketEvent = z.infer<typeof websocketEvent>;
+
+export interface WebsocketResult {
+  statusCode: number;
+  body?: string;
+}
+
+/** Where API Gateway's @connections API is for this request (serverless offline serves it on its WebSocket port). */
+function managementEndpoint(event: WebsocketEvent): string {
+  if (config.venus.managementEndpoint) return config.venus.managementEndpoint;
+  const { domainName = "localhost", stage = "local" } = event.requestContext;
+  return domainName === "localhost" ? `http://localhost:${config.venus.port}` : `https://${domainName}/${stage}`;
+}
+
+async function closeWithReply(event: WebsocketEvent, reply: string): Promise<void> {
+  const api = await import("@aws-sdk/client-apigatewaymanagementapi");
+  const client = new api.ApiGatewayManagementApiClient({ endpoint: managementEndpoint(event), region: config.aws.region });
+  const ConnectionId = event.requestContext.connectionId;
+  try {
+    await client.send(new api.PostToConnectionCommand({ ConnectionId, Data: Buffer.from(reply) }));
+    await client.send(new api.DeleteConnectionCommand({ ConnectionId }));
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function handleWebsocket(event: WebsocketEvent): Promise<WebsocketResult> {
+  const { venus } = await venusRuntime();
+  const { routeKey, connectionId } = event.requestContext;
+  switch (routeKey) {
+    case "$connect": {
+      const outcome = await venus.connect({
+        connectionId,
+        headers: event.headers ?? undefined,
+        query: event.queryStringParameters ?? undefined,
+        sourceIp: event.requestContext.identity?.sourceIp ?? undefined,
+      });
+      return outcome.accepted
+        ? { statusCode: 200 }
+        : { statusCode: outcome.statusCode, body: JSON.stringify({ status: "error", message: outcome.message }) };
+    }
+    case "$disconnect":
+      await venus.disconnect(connectionId);
+      return { statusCode: 200 };
+    default: {
+      const frame =
+        event.isBase64Encoded && event.body ? Buffer.from(event.body, "base64").toString("utf8") : (event.body ?? "");
+      const { reply, close } = await venus.receive(connectionId, frame);
+      if (close) {
+        await closeWithReply(event, reply);
+        return { statusCode: 200 };
+      }
+      return { statusCode: 200, body: reply };
+    }
+  }
+}
+
+export const handler = middy<unknown, WebsocketResult>().handler(async (event) => {
+  const parsed = websocketEvent.safeParse(event);
+  if (!parsed.success) {
+    return { statusCode: 400, body: JSON.stringify({ error: "invalid_event", message: parsed.error.message }) };
+  }
+  return handleWebsocket(parsed.data);
+});

@@ -1,0 +1,39 @@
+import { rmSync } from "node:fs";
+import { build } from "esbuild";
+
+/**
+ * Bundles each Lambda handler into dist/functions/<name>/<handler>.mjs. Native and embedded-only modules
+ * stay external: better-sqlite3 and chdb belong to the embedded mode and are loaded lazily, never on Lambda.
+ */
+
+export const handlerEntryPoints = ["functions/venus/handler.ts", "functions/venus/health.ts"];
+
+export async function buildHandlers(options: { outdir?: string; minify?: boolean } = {}): Promise<void> {
+  const outdir = options.outdir ?? "dist";
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: handlerEntryPoints,
+    outdir: `${outdir}/functions`,
+    outbase: "functions",
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    outExtension: { ".js": ".mjs" },
+    sourcemap: true,
+    minify: options.minify ?? false,
+    external: ["better-sqlite3", "chdb", "@chdb/*"],
+    // Backends are imported lazily; splitting keeps each in its own chunk, loaded only when configured.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
+    // Bundled CommonJS dependencies (kafkajs, the AWS SDK) call require(); give ESM output one.
+    banner: {
+      js: "import { createRequire as __ppCreateRequire } from 'node:module'; const require = __ppCreateRequire(import.meta.url);",
+    },
+    logLevel: "info",
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await buildHandlers({ minify: process.argv.includes("--minify") });
+}

@@ -1,0 +1,90 @@
+import { parseArgs } from "node:util";
+import { loadConfig } from "#shared/config/index.ts";
+import { PacketPulseError } from "#shared/errors.ts";
+import { openEventLog } from "#shared/log/index.ts";
+import { startVenusServer } from "#functions/venus/server.ts";
+import { openVenusRuntime } from "#functions/venus/runtime.ts";
+import { startArrivalMonitor } from "./arrival-monitor.ts";
+
+/**
+ * `npm start`: the whole platform in one process on its embedded default (or on Kafka when
+ * KAFKA_BOOTSTRAP_SERVERS is set). `npm start -- --simulate` also runs Mars against it.
+ */
+
+const usage = `Usage: npm start -- [--simulate] [--sessions N] [--couriers N] [--speed X|max] [--protocol v1|v2] [--seed N]
+
+  --simulate        also run Mars, the courier simulator, against this Venus
+  --sessions N      sessions Mars simulates (default 200)
+  --couriers N      couriers Mars drives (default 25)
+  --speed X|max     simulated seconds per real second (default 30)
+  --protocol v1|v2  wire protocol Mars speaks (default v2)
+  --seed N          simulation seed (default 42)
+
+Configuration comes from the environment; see README.md ("Configuration").`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      simulate: { type: "boolean", default: false },
+      sessions: { type: "string", default: "200" },
+      couriers: { type: "string", default: "25" },
+      speed: { type: "string", default: "30" },
+      protocol: { type: "string", default: "v2" },
+      seed: { type: "string", default: "42" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const config = loadConfig();
+  const log = await openEventLog(config);
+  const runtime = await openVenusRuntime(config, { log });
+  const server = await startVenusServer({ venus: runtime.venus, log, host: config.venus.host, port: config.venus.port });
+  const where = config.eventLog.backend === "kafka" ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}` : config.dataDir;
+  console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
+  console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
+  const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
+
+  let mars: { stop(): Promise<void>; done: Promise<unknown> } | undefined;
+  if (values.simulate) {
+    const { startMars } = await import("#functions/mars/run.ts");
+    mars = startMars({
+      url: server.url,
+      apiKey: config.venus.apiKey,
+      sessions: Number(values.sessions),
+      couriers: Number(values.couriers),
+      speed: values.speed === "max" ? "max" : Number(values.speed),
+      protocol: values.protocol === "v1" ? "v1" : "v2",
+      seed: Number(values.seed),
+    });
+    console.log(`  Mars   simulating ${values.sessions} sessions with ${values.couriers} couriers (seed ${values.seed})`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping PacketPulse…`);
+    await mars?.stop();
+    monitor.stop();
+    await server.close();
+    await runtime.close();
+    await log.close();
+    console.log("Stopped. Data is kept; the next start continues from it.");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PacketPulseError) {
+    console.error(`PacketPulse cannot start.\n${error.message}`);
+  } else {
+    console.error("PacketPulse cannot start:", error);
+  }
+  process.exit(1);
+});
