@@ -1,5 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type Database from "better-sqlite3";
 
 /**
@@ -102,20 +104,17 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   private constructor(
     private readonly table: string,
-    private readonly doc: import("@aws-sdk/lib-dynamodb").DynamoDBDocumentClient,
-    private readonly commands: typeof import("@aws-sdk/lib-dynamodb"),
+    private readonly doc: DynamoDBDocumentClient,
   ) {}
 
   static async open(options: { table: string; region: string; endpoint?: string }): Promise<DynamoConnectionStore> {
-    const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
-    const lib = await import("@aws-sdk/lib-dynamodb");
     const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint });
-    return new DynamoConnectionStore(options.table, lib.DynamoDBDocumentClient.from(client), lib);
+    return new DynamoConnectionStore(options.table, DynamoDBDocumentClient.from(client));
   }
 
   async get(connectionId: string): Promise<ConnectionState | undefined> {
     const { Item } = await this.doc.send(
-      new this.commands.GetCommand({ TableName: this.table, Key: { connectionId }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: { connectionId }, ConsistentRead: true }),
     );
     if (!Item) return undefined;
     return {
@@ -129,7 +128,7 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async put(state: ConnectionState): Promise<void> {
     await this.doc.send(
-      new this.commands.PutCommand({
+      new PutCommand({
         TableName: this.table,
         Item: { ...state, expiresAt: Math.floor(Date.now() / 1000) + DynamoConnectionStore.TTL_SECONDS },
       }),
@@ -137,7 +136,7 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async delete(connectionId: string): Promise<void> {
-    await this.doc.send(new this.commands.DeleteCommand({ TableName: this.table, Key: { connectionId } }));
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { connectionId } }));
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,8 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
 import middy from "@middy/core";
 import { z } from "zod";
 import { loadConfig } from "#shared/config/index.ts";
@@ -39,20 +44,29 @@ export interface WebsocketResult {
   body?: string;
 }
 
-/** Where API Gateway's @connections API is for this request (serverless offline serves it on its WebSocket port). */
-function managementEndpoint(event: WebsocketEvent): string {
-  if (config.venus.managementEndpoint) return config.venus.managementEndpoint;
+/**
+ * Where API Gateway's @connections API is for this request. serverless offline serves it on its WebSocket
+ * port and reports the domain as "localhost"; it checks no signature, so local credentials do.
+ */
+function managementClientConfig(event: WebsocketEvent) {
   const { domainName = "localhost", stage = "local" } = event.requestContext;
-  return domainName === "localhost" ? `http://localhost:${config.venus.port}` : `https://${domainName}/${stage}`;
+  const offline = domainName === "localhost";
+  const endpoint =
+    config.venus.managementEndpoint ??
+    (offline ? `http://127.0.0.1:${config.venus.port}` : `https://${domainName}/${stage}`);
+  return {
+    endpoint,
+    region: config.aws.region,
+    ...(offline ? { credentials: { accessKeyId: "offline", secretAccessKey: "offline" } } : {}),
+  };
 }
 
 async function closeWithReply(event: WebsocketEvent, reply: string): Promise<void> {
-  const api = await import("@aws-sdk/client-apigatewaymanagementapi");
-  const client = new api.ApiGatewayManagementApiClient({ endpoint: managementEndpoint(event), region: config.aws.region });
+  const client = new ApiGatewayManagementApiClient(managementClientConfig(event));
   const ConnectionId = event.requestContext.connectionId;
   try {
-    await client.send(new api.PostToConnectionCommand({ ConnectionId, Data: Buffer.from(reply) }));
-    await client.send(new api.DeleteConnectionCommand({ ConnectionId }));
+    await client.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from(reply) }));
+    await client.send(new DeleteConnectionCommand({ ConnectionId }));
   } finally {
     client.destroy();
   }

@@ -1,0 +1,94 @@
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "#shared/config/index.ts";
+import { openEventLog } from "#shared/log/index.ts";
+import { buildHandlers } from "../../scripts/build.ts";
+import { headerText, isolatedEnv, readTopic, TestClient, v1Message, v2Ping } from "../helpers/platform.ts";
+import { freePort, type Spawned, spawnProcess } from "../helpers/processes.ts";
+
+/** The same Venus handlers under `serverless offline`, reached with a real WebSocket client. */
+describe("Venus under serverless offline", () => {
+  let offline: Spawned;
+  let env: Record<string, string>;
+  let wsUrl: string;
+  let httpUrl: string;
+
+  beforeAll(async () => {
+    await buildHandlers();
+    const [wsPort, httpPort, lambdaPort] = [await freePort(), await freePort(), await freePort()];
+    env = isolatedEnv("embedded", {
+      VENUS_PORT: String(wsPort),
+      OFFLINE_HTTP_PORT: String(httpPort),
+      OFFLINE_LAMBDA_PORT: String(lambdaPort),
+    });
+    wsUrl = `ws://127.0.0.1:${wsPort}/ws`;
+    httpUrl = `http://127.0.0.1:${httpPort}`;
+    offline = spawnProcess("npx", ["serverless", "offline"], env);
+    await offline.waitFor("Server ready", 90_000);
+  }, 150_000);
+
+  afterAll(async () => {
+    await offline?.stop();
+    if (env) rmSync(env.PACKETPULSE_DATA_DIR!, { recursive: true, force: true });
+  });
+
+  it("serves the original protocol at ws://…/ws and stores each acknowledged frame", async () => {
+    // Prepare
+    const client = await TestClient.open(wsUrl);
+    const frame = JSON.stringify(v1Message({ device_id: "66666666-2222-4333-8444-555555555555" }));
+
+    // Act
+    const authenticated = await client.request({ type: "authentication", api_key: "test-api-key-123" });
+    const acknowledged = await client.request(frame);
+    const rejected = JSON.parse(await client.request(JSON.stringify(v1Message({ current_lon: 500 }))));
+    client.close();
+
+    // Assess
+    expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
+    expect(acknowledged).toBe('{"success":true,"message":"Data sent to Kafka"}');
+    expect(rejected.success).toBe(false);
+    expect(rejected.message).toContain("current_lon");
+    const log = await openEventLog(loadConfig(env));
+    const sessions = await readTopic(log, "sessions");
+    const dead = await readTopic(log, "sessions-dlq");
+    await log.close();
+    expect(sessions.map((r) => r.value!.toString())).toContain(frame);
+    expect(dead.map((r) => headerText(r, "error_rule"))).toContain("range");
+  });
+
+  it("replies to a wrong key and closes the connection through the management API", async () => {
+    // Prepare
+    const client = await TestClient.open(wsUrl);
+
+    // Act
+    const reply = await client.request({ type: "authentication", api_key: "wrong-key-000" });
+    const closed = await client.closed;
+
+    // Assess
+    expect(reply).toBe('{"status":"error","message":"Authentication failed: invalid API key"}');
+    expect(closed.code).toBeGreaterThan(0);
+  });
+
+  it("accepts v2 batches with the key at connect", async () => {
+    // Prepare
+    const client = await TestClient.open(wsUrl, { "x-api-key": "test-api-key-123" });
+    const events = [v2Ping(), v2Ping({ speed_kmh: -3 })];
+
+    // Act
+    const ack = JSON.parse(await client.request({ type: "events", batch_id: "offline-1", events }));
+    client.close();
+
+    // Assess
+    expect(ack).toMatchObject({ type: "ack", batch_id: "offline-1", accepted: 1, rejected: 1 });
+    expect(ack.results[1].errors[0]).toMatchObject({ field: "speed_kmh" });
+  });
+
+  it("reports health over HTTP", async () => {
+    // Act
+    const response = await fetch(`${httpUrl}/health`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ok", eventLog: { ok: true, backend: "embedded" } });
+  });
+});
