@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
+import { openVenusRuntime } from "#functions/venus/runtime.ts";
+import { startVenusServer } from "#functions/venus/server.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
-import { startVenusServer } from "#functions/venus/server.ts";
-import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
 
 /**
@@ -42,8 +42,16 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = await openEventLog(config);
   const runtime = await openVenusRuntime(config, { log });
-  const server = await startVenusServer({ venus: runtime.venus, log, host: config.venus.host, port: config.venus.port });
-  const where = config.eventLog.backend === "kafka" ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}` : config.dataDir;
+  const server = await startVenusServer({
+    venus: runtime.venus,
+    log,
+    host: config.venus.host,
+    port: config.venus.port,
+  });
+  const where =
+    config.eventLog.backend === "kafka"
+      ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}`
+      : config.dataDir;
   console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
   console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
   const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
@@ -60,7 +68,9 @@ async function main(): Promise<void> {
       protocol: values.protocol === "v1" ? "v1" : "v2",
       seed: Number(values.seed),
     });
-    console.log(`  Mars   simulating ${values.sessions} sessions with ${values.couriers} couriers (seed ${values.seed})`);
+    console.log(
+      `  Mars   simulating ${values.sessions} sessions with ${values.couriers} couriers (seed ${values.seed})`,
+    );
   }
 
   let stopping = false;

@@ -107,7 +107,11 @@ export class DynamoConnectionStore implements ConnectionStore {
     private readonly doc: DynamoDBDocumentClient,
   ) {}
 
-  static async open(options: { table: string; region: string; endpoint?: string }): Promise<DynamoConnectionStore> {
+  static async open(options: {
+    table: string;
+    region: string;
+    endpoint?: string;
+  }): Promise<DynamoConnectionStore> {
     const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint });
     return new DynamoConnectionStore(options.table, DynamoDBDocumentClient.from(client));
   }

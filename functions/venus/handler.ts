@@ -85,14 +85,19 @@ export async function handleWebsocket(event: WebsocketEvent): Promise<WebsocketR
       });
       return outcome.accepted
         ? { statusCode: 200 }
-        : { statusCode: outcome.statusCode, body: JSON.stringify({ status: "error", message: outcome.message }) };
+        : {
+            statusCode: outcome.statusCode,
+            body: JSON.stringify({ status: "error", message: outcome.message }),
+          };
     }
     case "$disconnect":
       await venus.disconnect(connectionId);
       return { statusCode: 200 };
     default: {
       const frame =
-        event.isBase64Encoded && event.body ? Buffer.from(event.body, "base64").toString("utf8") : (event.body ?? "");
+        event.isBase64Encoded && event.body
+          ? Buffer.from(event.body, "base64").toString("utf8")
+          : (event.body ?? "");
       const { reply, close } = await venus.receive(connectionId, frame);
       if (close) {
         await closeWithReply(event, reply);
@@ -106,7 +111,10 @@ export async function handleWebsocket(event: WebsocketEvent): Promise<WebsocketR
 export const handler = middy<unknown, WebsocketResult>().handler(async (event) => {
   const parsed = websocketEvent.safeParse(event);
   if (!parsed.success) {
-    return { statusCode: 400, body: JSON.stringify({ error: "invalid_event", message: parsed.error.message }) };
+    return {
+      statusCode: 400,
+      body: JSON.stringify({ error: "invalid_event", message: parsed.error.message }),
+    };
   }
   return handleWebsocket(parsed.data);
 });

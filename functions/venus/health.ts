@@ -8,14 +8,15 @@ import type { EventLog } from "#shared/log/types.ts";
 const config = loadConfig();
 let eventLog: Promise<EventLog> | undefined;
 
-export const handler = middy<unknown, { statusCode: number; headers: Record<string, string>; body: string }>().handler(
-  async () => {
-    eventLog ??= openEventLog(config);
-    const health = await (await eventLog).health();
-    return {
-      statusCode: health.ok ? 200 : 503,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ status: health.ok ? "ok" : "unavailable", eventLog: health }),
-    };
-  },
-);
+export const handler = middy<
+  unknown,
+  { statusCode: number; headers: Record<string, string>; body: string }
+>().handler(async () => {
+  eventLog ??= openEventLog(config);
+  const health = await (await eventLog).health();
+  return {
+    statusCode: health.ok ? 200 : 503,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ status: health.ok ? "ok" : "unavailable", eventLog: health }),
+  };
+});

@@ -218,7 +218,10 @@ export class Venus {
       key: event.device_id,
       value: frame,
       headers: {
-        ...sessionsRecordHeaders({ schemaVersion: 1, event, eventId: v1EventId(event) }, new Date(receivedAt)),
+        ...sessionsRecordHeaders(
+          { schemaVersion: 1, event, eventId: v1EventId(event) },
+          new Date(receivedAt),
+        ),
         connection_id: state.connectionId,
       },
     };
@@ -231,7 +234,11 @@ export class Venus {
     return { reply: v1Replies.accepted };
   }
 
-  async #ingestBatch(state: ConnectionState, frame: string, batch: Record<string, unknown>): Promise<FrameOutcome> {
+  async #ingestBatch(
+    state: ConnectionState,
+    frame: string,
+    batch: Record<string, unknown>,
+  ): Promise<FrameOutcome> {
     const batchId = batch.batch_id;
     const events = batch.events;
     const frameProblem =
@@ -264,7 +271,10 @@ export class Venus {
         accepted.push({
           key: event.device_id,
           value: text,
-          headers: { ...sessionsRecordHeaders({ schemaVersion: 2, event }, now), connection_id: state.connectionId },
+          headers: {
+            ...sessionsRecordHeaders({ schemaVersion: 2, event }, now),
+            connection_id: state.connectionId,
+          },
         });
         results.push({ ok: true });
       } else {
@@ -302,10 +312,14 @@ export class Venus {
     if (!state.authenticated) return { reply };
     try {
       const issue: ValidationIssue = { field: "(frame)", rule, message };
-      await this.#deadLetter(state, this.#now(), [this.#dead(frame, state.connectionId, [issue], v2 ? 2 : 1)]);
+      await this.#deadLetter(state, this.#now(), [
+        this.#dead(frame, state.connectionId, [issue], v2 ? 2 : 1),
+      ]);
     } catch (error) {
       const unavailable = this.#unavailable(error);
-      return { reply: v2 ? v2Error("log_unavailable", unavailable, batchId) : v1Replies.rejected(unavailable) };
+      return {
+        reply: v2 ? v2Error("log_unavailable", unavailable, batchId) : v1Replies.rejected(unavailable),
+      };
     }
     return { reply };
   }

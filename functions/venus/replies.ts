@@ -9,7 +9,10 @@ export const API_GATEWAY_FRAME_LIMIT = 32 * 1024;
 
 export const v1Replies = {
   authenticated: JSON.stringify({ status: "authenticated", message: "Authentication successful" }),
-  authenticationFailed: JSON.stringify({ status: "error", message: "Authentication failed: invalid API key" }),
+  authenticationFailed: JSON.stringify({
+    status: "error",
+    message: "Authentication failed: invalid API key",
+  }),
   accepted: JSON.stringify({ success: true, message: "Data sent to Kafka" }),
   rejected: (message: string) => JSON.stringify({ success: false, message }),
 };
@@ -26,7 +29,12 @@ export type V2ErrorCode =
   | "log_unavailable";
 
 export function v2Error(error: V2ErrorCode, message: string, batchId?: string): string {
-  return JSON.stringify({ type: "error", error, message, ...(batchId === undefined ? {} : { batch_id: batchId }) });
+  return JSON.stringify({
+    type: "error",
+    error,
+    message,
+    ...(batchId === undefined ? {} : { batch_id: batchId }),
+  });
 }
 
 export type EventResult = { ok: true } | { ok: false; errors: ValidationIssue[] };
@@ -56,7 +64,8 @@ export function v2Ack(batchId: string, results: readonly EventResult[]): string 
             ok: false,
             errors: r.errors.slice(0, 1).map((e) => ({ ...e, message: e.message.slice(0, 120) })),
           },
-    (r) => (r.ok ? r : { ok: false, errors: r.errors.slice(0, 1).map(({ field, rule }) => ({ field, rule })) }),
+    (r) =>
+      r.ok ? r : { ok: false, errors: r.errors.slice(0, 1).map(({ field, rule }) => ({ field, rule })) },
     (r) => (r.ok ? r : { ok: false }),
   ];
   let reply = "";

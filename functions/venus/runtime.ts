@@ -26,7 +26,10 @@ export async function openConnectionStore(config: PacketPulseConfig): Promise<Co
  * Builds Venus from configuration. `log` may be passed in when the process already owns one (the embedded
  * platform shares a single event log between Venus and the consumers).
  */
-export async function openVenusRuntime(config: PacketPulseConfig, shared?: { log?: EventLog }): Promise<VenusRuntime> {
+export async function openVenusRuntime(
+  config: PacketPulseConfig,
+  shared?: { log?: EventLog },
+): Promise<VenusRuntime> {
   const log = shared?.log ?? (await openEventLog(config));
   await log.ensureTopics([
     { topic: config.topics.sessions, partitions: config.topics.partitions },

@@ -36,7 +36,9 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
       return;
     }
     response.writeHead(404, { "content-type": "application/json" });
-    response.end(JSON.stringify({ error: "not_found", message: "Venus serves WebSocket at /ws and GET /health" }));
+    response.end(
+      JSON.stringify({ error: "not_found", message: "Venus serves WebSocket at /ws and GET /health" }),
+    );
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });

@@ -53,9 +53,7 @@ const bootstrapServers = z
 
 export const envSchema = z.object({
   PACKETPULSE_DATA_DIR: z.string().min(1, "must be a folder path").default("./.packetpulse"),
-  PACKETPULSE_EVENT_LOG: z
-    .enum(["embedded", "kafka"], { error: "must be 'embedded' or 'kafka'" })
-    .optional(),
+  PACKETPULSE_EVENT_LOG: z.enum(["embedded", "kafka"], { error: "must be 'embedded' or 'kafka'" }).optional(),
   KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
   KAFKA_TOPIC: topicName("sessions"),
   KAFKA_DLQ_TOPIC: topicName("sessions-dlq"),
@@ -78,7 +76,9 @@ export const envSchema = z.object({
     .enum(["sqlite", "dynamodb"], { error: "must be 'sqlite' or 'dynamodb'" })
     .default("sqlite"),
   VENUS_CONNECTIONS_TABLE: z.string().min(3).default("packetpulse-venus-connections"),
-  VENUS_MANAGEMENT_ENDPOINT: z.url({ error: "must be a URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod" }).optional(),
+  VENUS_MANAGEMENT_ENDPOINT: z
+    .url({ error: "must be a URL such as https://abc123.execute-api.eu-west-1.amazonaws.com/prod" })
+    .optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   AWS_ENDPOINT_URL: z.url({ error: "must be a URL such as http://localhost:4566" }).optional(),
   LOG_LEVEL: z

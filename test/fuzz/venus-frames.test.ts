@@ -24,9 +24,13 @@ const frames = fc.oneof(
   jsonValue.map((value) => JSON.stringify(value)),
   mutatedV1,
   mutatedBatch,
-  fc.record({ type: fc.constantFrom("events", "authentication", "x"), events: jsonValue, batch_id: jsonValue }).map((f) =>
-    JSON.stringify(f),
-  ),
+  fc
+    .record({
+      type: fc.constantFrom("events", "authentication", "x"),
+      events: jsonValue,
+      batch_id: jsonValue,
+    })
+    .map((f) => JSON.stringify(f)),
 );
 
 describe("Venus frame handling (fuzz)", () => {
@@ -43,29 +47,35 @@ describe("Venus frame handling (fuzz)", () => {
   it.each([
     ["v1", {}],
     ["v2", { "x-api-key": "test-api-key-123" }],
-  ])("answers every arbitrary frame with one JSON reply on a %s connection and never drops it", async (protocol, headers) => {
-    // Prepare
-    const client = await TestClient.open(platform.url, headers);
-    if (protocol === "v1") await client.request({ type: "authentication", api_key: "test-api-key-123" });
+  ])(
+    "answers every arbitrary frame with one JSON reply on a %s connection and never drops it",
+    async (protocol, headers) => {
+      // Prepare
+      const client = await TestClient.open(platform.url, headers);
+      if (protocol === "v1") await client.request({ type: "authentication", api_key: "test-api-key-123" });
 
-    // Act + Assess
-    await fc.assert(
-      fc.asyncProperty(frames, async (frame) => {
-        // A wrong key in an authentication frame legitimately closes the connection; keep the key right.
-        const sent = frame.includes('"authentication"') ? '{"type":"authentication","api_key":"test-api-key-123"}' : frame;
-        const reply = await client.request(sent);
-        const parsed = JSON.parse(reply) as Record<string, unknown>;
-        expect(typeof parsed).toBe("object");
-        expect(client.isOpen).toBe(true);
-      }),
-      { numRuns: 300, seed: 20261129 },
-    );
-    // The connection still acknowledges a good event afterwards.
-    const last =
-      protocol === "v1"
-        ? await client.request(v1Message())
-        : JSON.parse(await client.request({ type: "events", batch_id: "after-fuzz", events: [v2Ping()] })).accepted;
-    expect(last === '{"success":true,"message":"Data sent to Kafka"}' || last === 1).toBe(true);
-    client.close();
-  });
+      // Act + Assess
+      await fc.assert(
+        fc.asyncProperty(frames, async (frame) => {
+          // A wrong key in an authentication frame legitimately closes the connection; keep the key right.
+          const sent = frame.includes('"authentication"')
+            ? '{"type":"authentication","api_key":"test-api-key-123"}'
+            : frame;
+          const reply = await client.request(sent);
+          const parsed = JSON.parse(reply) as Record<string, unknown>;
+          expect(typeof parsed).toBe("object");
+          expect(client.isOpen).toBe(true);
+        }),
+        { numRuns: 300, seed: 20261129 },
+      );
+      // The connection still acknowledges a good event afterwards.
+      const last =
+        protocol === "v1"
+          ? await client.request(v1Message())
+          : JSON.parse(await client.request({ type: "events", batch_id: "after-fuzz", events: [v2Ping()] }))
+              .accepted;
+      expect(last === '{"success":true,"message":"Data sent to Kafka"}' || last === 1).toBe(true);
+      client.close();
+    },
+  );
 });

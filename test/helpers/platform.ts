@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { openVenusRuntime, type VenusRuntime } from "#functions/venus/runtime.ts";
+import { startVenusServer, type VenusServer } from "#functions/venus/server.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import type { ConsumedRecord, EventLog } from "#shared/log/types.ts";
-import { startVenusServer, type VenusServer } from "#functions/venus/server.ts";
-import { openVenusRuntime, type VenusRuntime } from "#functions/venus/runtime.ts";
 import { kafkaBrokers } from "./kafka.ts";
 
 export type BackendName = "embedded" | "kafka";
@@ -18,7 +18,10 @@ export function logBackends(): BackendName[] {
 }
 
 /** Environment of an isolated platform: its own data folder and, on Kafka, its own topics. */
-export function isolatedEnv(backend: BackendName, extra: Record<string, string> = {}): Record<string, string> {
+export function isolatedEnv(
+  backend: BackendName,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const suffix = randomUUID().slice(0, 8);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-test-"));
   const env: Record<string, string> = {
@@ -47,7 +50,10 @@ export interface TestPlatform {
 }
 
 /** Venus on an ephemeral port over the chosen backend, as `npm start` runs it. */
-export async function startTestPlatform(backend: BackendName, extra: Record<string, string> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  backend: BackendName,
+  extra: Record<string, string> = {},
+): Promise<TestPlatform> {
   const env = isolatedEnv(backend, extra);
   const config = loadConfig(env);
   const log = await openEventLog(config);
@@ -98,7 +104,8 @@ export async function readTopic(log: EventLog, topic: string, timeoutMs = 30_000
   await Promise.race([finished, consumer.done]);
   clearTimeout(timer);
   await consumer.stop();
-  if (remaining.size > 0) throw new Error(`readTopic(${topic}): timed out with partitions ${[...remaining.keys()]} unread`);
+  if (remaining.size > 0)
+    throw new Error(`readTopic(${topic}): timed out with partitions ${[...remaining.keys()]} unread`);
   return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 

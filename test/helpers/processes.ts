@@ -23,7 +23,12 @@ export interface Spawned {
 }
 
 /** Starts a command in its own process group, collecting stdout and stderr. */
-export function spawnProcess(command: string, args: string[], env: Record<string, string>, cwd?: string): Spawned {
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Spawned {
   const child = spawn(command, args, {
     cwd,
     env: { ...process.env, ...env, FORCE_COLOR: "0" },
@@ -39,7 +44,8 @@ export function spawnProcess(command: string, args: string[], env: Record<string
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const matches = (text: string | RegExp) => (typeof text === "string" ? output.includes(text) : text.test(output));
+  const matches = (text: string | RegExp) =>
+    typeof text === "string" ? output.includes(text) : text.test(output);
   return {
     child,
     output: () => output,
@@ -60,7 +66,9 @@ export function spawnProcess(command: string, args: string[], env: Record<string
           timeoutMs,
         );
         listeners.add(check);
-        void exited.then((code) => done(new Error(`exited with ${code} before ${String(text)}; output:\n${output}`)));
+        void exited.then((code) =>
+          done(new Error(`exited with ${code} before ${String(text)}; output:\n${output}`)),
+        );
       });
     },
     async stop(signal = "SIGTERM") {

@@ -89,6 +89,9 @@ describe("Venus under serverless offline", () => {
 
     // Assess
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: "ok", eventLog: { ok: true, backend: "embedded" } });
+    expect(await response.json()).toMatchObject({
+      status: "ok",
+      eventLog: { ok: true, backend: "embedded" },
+    });
   });
 });

@@ -7,12 +7,19 @@ import { headerText, isolatedEnv, readTopic } from "../helpers/platform.ts";
 /** The Lambda handler driven with API Gateway WebSocket events of the real shape (events/venus/*.json). */
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../events/venus/${name}.json`, import.meta.url), "utf8")) as Record<string, unknown>;
+  JSON.parse(readFileSync(new URL(`../../events/venus/${name}.json`, import.meta.url), "utf8")) as Record<
+    string,
+    unknown
+  >;
 
 describe("Venus Lambda handler with API Gateway WebSocket events", () => {
   const env = isolatedEnv("embedded");
   let handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body?: string }>;
-  const context = { functionName: "packetpulse-local-venus", awsRequestId: "test", getRemainingTimeInMillis: () => 29_000 };
+  const context = {
+    functionName: "packetpulse-local-venus",
+    awsRequestId: "test",
+    getRemainingTimeInMillis: () => 29_000,
+  };
 
   beforeAll(async () => {
     for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
@@ -39,7 +46,10 @@ describe("Venus Lambda handler with API Gateway WebSocket events", () => {
       statusCode: 200,
       body: '{"status":"authenticated","message":"Authentication successful"}',
     });
-    expect(acknowledged).toEqual({ statusCode: 200, body: '{"success":true,"message":"Data sent to Kafka"}' });
+    expect(acknowledged).toEqual({
+      statusCode: 200,
+      body: '{"success":true,"message":"Data sent to Kafka"}',
+    });
     expect(disconnected.statusCode).toBe(200);
     const log = await openEventLog(loadConfig(env));
     const records = await readTopic(log, "sessions");
@@ -51,7 +61,9 @@ describe("Venus Lambda handler with API Gateway WebSocket events", () => {
 
   it("keeps authentication in the connection store, not in the invocation", async () => {
     // Prepare: a new connection id that never authenticated
-    const message = structuredClone(fixture("default-v1-message")) as { requestContext: { connectionId: string } };
+    const message = structuredClone(fixture("default-v1-message")) as {
+      requestContext: { connectionId: string };
+    };
     message.requestContext.connectionId = "Zz0NEWEXAMPLE0=";
 
     // Act
@@ -59,7 +71,10 @@ describe("Venus Lambda handler with API Gateway WebSocket events", () => {
 
     // Assess
     expect(reply.statusCode).toBe(200);
-    expect(JSON.parse(reply.body!)).toMatchObject({ success: false, message: expect.stringMatching(/^Not authenticated/) });
+    expect(JSON.parse(reply.body!)).toMatchObject({
+      success: false,
+      message: expect.stringMatching(/^Not authenticated/),
+    });
   });
 
   it("refuses a connect with a wrong x-api-key header with 401", async () => {

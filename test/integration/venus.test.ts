@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { v1EventId, type V1Message } from "#shared/events/index.ts";
+import { type V1Message, v1EventId } from "#shared/events/index.ts";
 import {
   headerText,
   logBackends,
@@ -66,7 +66,9 @@ describe.each(logBackends())("Venus on the %s event log", (backend) => {
 
   it("refuses a v2 connection with a wrong key at connect with HTTP 401", async () => {
     // Act
-    const refused = await TestClient.open(platform.url, { "x-api-key": "wrong-key-000" }).catch((e: unknown) => e);
+    const refused = await TestClient.open(platform.url, { "x-api-key": "wrong-key-000" }).catch(
+      (e: unknown) => e,
+    );
 
     // Assess
     expect(refused).toBeInstanceOf(RefusedConnection);
@@ -99,8 +101,12 @@ describe.each(logBackends())("Venus on the %s event log", (backend) => {
     // Act
     const malformed = JSON.parse(await client.request('{"device_id": "oops"'));
     const notObject = JSON.parse(await client.request("[1,2,3]"));
-    const outOfRange = JSON.parse(await client.request(v1Message({ device_id: badDevice, current_lat: 123.4 })));
-    const unknownStatus = JSON.parse(await client.request(v1Message({ device_id: badDevice, status: "teleported" })));
+    const outOfRange = JSON.parse(
+      await client.request(v1Message({ device_id: badDevice, current_lat: 123.4 })),
+    );
+    const unknownStatus = JSON.parse(
+      await client.request(v1Message({ device_id: badDevice, status: "teleported" })),
+    );
     const good = await client.request(v1Message({ device_id: goodDevice }));
 
     // Assess
@@ -119,7 +125,10 @@ describe.each(logBackends())("Venus on the %s event log", (backend) => {
     expect(rules).toEqual(expect.arrayContaining(["malformed_json", "not_object", "range", "enum"]));
     const rangeLetter = dead.find((r) => headerText(r, "error_rule") === "range")!;
     expect(rangeLetter.key?.toString()).toBe(badDevice);
-    expect(JSON.parse(headerText(rangeLetter, "error_reason")!)[0]).toMatchObject({ field: "current_lat", rule: "range" });
+    expect(JSON.parse(headerText(rangeLetter, "error_reason")!)[0]).toMatchObject({
+      field: "current_lat",
+      rule: "range",
+    });
     expect(dead.find((r) => headerText(r, "error_rule") === "malformed_json")?.value?.toString()).toBe(
       '{"device_id": "oops"',
     );
@@ -131,11 +140,16 @@ describe.each(logBackends())("Venus on the %s event log", (backend) => {
   it("acknowledges a v2 batch per event, storing good events and dead-lettering bad ones", async () => {
     // Prepare
     const client = await TestClient.open(`${platform.url}?api_key=test-api-key-123`);
-    const good = [v2Ping({ device_id: "55555555-2222-4333-8444-555555555555" }), v2Ping({ device_id: "55555555-2222-4333-8444-555555555555" })];
+    const good = [
+      v2Ping({ device_id: "55555555-2222-4333-8444-555555555555" }),
+      v2Ping({ device_id: "55555555-2222-4333-8444-555555555555" }),
+    ];
     const bad = v2Ping({ device_id: "55555555-2222-4333-8444-555555555555", lon: 0, lat: 0 });
 
     // Act
-    const ack = JSON.parse(await client.request({ type: "events", batch_id: "b-1", events: [good[0], bad, good[1]] }));
+    const ack = JSON.parse(
+      await client.request({ type: "events", batch_id: "b-1", events: [good[0], bad, good[1]] }),
+    );
     const malformed = JSON.parse(await client.request("{not json"));
     const emptyBatch = JSON.parse(await client.request({ type: "events", batch_id: "b-2", events: [] }));
     client.close();
