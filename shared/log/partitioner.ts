@@ -32,15 +32,32 @@ function metadataFor(partitionCount: number): PartitionMetadata[] {
 /** Maximum partition count accepted; Kafka's own practical limit per topic is far below this. */
 const MAX_PARTITIONS = 100_000;
 
+/**
+ * Devices send many events each, and kafkajs's murmur2 costs a few microseconds per key, so string keys
+ * remember their partition. The cache is dropped whole when it reaches its bound.
+ */
+const MAX_CACHED_KEYS = 100_000;
+const cachedPartitions = new Map<string, number>();
+
 export function partitionForKey(key: string | Buffer, partitionCount: number): number {
   if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > MAX_PARTITIONS) {
     throw new EventLogError(
       `partitionCount must be a whole number between 1 and ${MAX_PARTITIONS}, got ${partitionCount}`,
     );
   }
-  return kafkaDefaultPartitioner({
+  const cacheKey = typeof key === "string" ? `${partitionCount}:${key}` : undefined;
+  if (cacheKey !== undefined) {
+    const cached = cachedPartitions.get(cacheKey);
+    if (cached !== undefined) return cached;
+  }
+  const partition = kafkaDefaultPartitioner({
     topic: "",
     partitionMetadata: metadataFor(partitionCount),
     message: { key, value: null },
   });
+  if (cacheKey !== undefined) {
+    if (cachedPartitions.size >= MAX_CACHED_KEYS) cachedPartitions.clear();
+    cachedPartitions.set(cacheKey, partition);
+  }
+  return partition;
 }
