@@ -4,7 +4,8 @@ import type { EventLog } from "#shared/log/types.ts";
 /** The periodic line of what arrived: events in the topics, the rate since the last line, rejections. */
 
 export interface ArrivalMonitor {
-  stop(): void;
+  /** Prints one last line, whether or not anything changed, and stops. */
+  stop(): Promise<void>;
 }
 
 async function totalRecords(log: EventLog, topic: string): Promise<number> {
@@ -23,7 +24,7 @@ export function startArrivalMonitor(options: {
   const intervalMs = options.intervalMs ?? 5000;
   const print = options.print ?? ((line: string) => console.log(line));
   let previous: { at: number; sessions: number } | undefined;
-  const tick = async () => {
+  const tick = async (always = false) => {
     try {
       const [sessions, deadLetters] = await Promise.all([
         totalRecords(log, topics.sessions),
@@ -33,7 +34,7 @@ export function startArrivalMonitor(options: {
       const rate = previous ? ((sessions - previous.sessions) * 1000) / Math.max(1, at - previous.at) : 0;
       const changed = !previous || previous.sessions !== sessions;
       previous = { at, sessions };
-      if (!changed) return;
+      if (!changed && !always) return;
       const time = new Date(at).toISOString().slice(11, 19);
       print(
         `[${time}] ${topics.sessions}: ${sessions.toLocaleString("en-US")} events (${rate.toFixed(0)}/s)` +
@@ -48,5 +49,10 @@ export function startArrivalMonitor(options: {
   const timer = setInterval(() => void tick(), intervalMs);
   timer.unref();
   void tick();
-  return { stop: () => clearInterval(timer) };
+  return {
+    async stop() {
+      clearInterval(timer);
+      await tick(true);
+    },
+  };
 }

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
   const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
 
-  let mars: { stop(): Promise<void>; done: Promise<unknown> } | undefined;
+  let mars: { stop(): Promise<void>; done: Promise<{ line: string }> } | undefined;
   if (values.simulate) {
     const { startMars } = await import("#functions/mars/run.ts");
     mars = startMars({
@@ -79,8 +79,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping PacketPulse…`);
     await mars?.stop();
-    monitor.stop();
     await server.close();
+    await monitor.stop();
     await runtime.close();
     await log.close();
     console.log("Stopped. Data is kept; the next start continues from it.");

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort, spawnProcess } from "../helpers/processes.ts";
+
+/** `npm start`, as a user runs it: the embedded platform in one process, with a data folder that persists. */
+describe("npm start on the embedded default", () => {
+  // Outside the repository on purpose: the data folder may be anywhere.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-start-"));
+
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const arrivedCount = (output: string): number => {
+    const counts = [...output.matchAll(/sessions: ([\d,]+) events/g)].map((m) =>
+      Number(m[1]!.replaceAll(",", "")),
+    );
+    return counts.length > 0 ? counts[counts.length - 1]! : -1;
+  };
+
+  it("runs Venus and Mars with --simulate, shows what arrived, and continues from its data after a restart", async () => {
+    // Prepare
+    const port = await freePort();
+    const env = { PACKETPULSE_DATA_DIR: dataDir, VENUS_PORT: String(port) };
+
+    // Act: first run with the simulator
+    const first = spawnProcess(
+      "node",
+      [
+        "--import",
+        "tsx",
+        "scripts/start.ts",
+        "--simulate",
+        "--sessions",
+        "15",
+        "--couriers",
+        "5",
+        "--speed",
+        "max",
+      ],
+      env,
+    );
+    await first.waitFor(/sessions: [1-9][\d,]* events/, 60_000);
+    const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
+    const firstCode = await first.stop("SIGTERM");
+    const firstOutput = first.output();
+
+    // Act: second run on the same data folder, without the simulator
+    const second = spawnProcess("node", ["--import", "tsx", "scripts/start.ts"], env);
+    await second.waitFor(/sessions: [\d,]+ events/, 60_000);
+    const secondCode = await second.stop("SIGTERM");
+
+    // Assess
+    expect(firstOutput).toContain(`Venus  ws://localhost:${port}/ws`);
+    expect(firstOutput).toContain("Mars   simulating 15 sessions with 5 couriers");
+    expect(health).toMatchObject({ status: "ok", eventLog: { backend: "embedded", ok: true } });
+    expect(firstCode).toBe(0);
+    expect(firstOutput).toContain("Stopped. Data is kept");
+    const stored = arrivedCount(firstOutput);
+    expect(stored).toBeGreaterThan(0);
+    expect(arrivedCount(second.output())).toBe(stored);
+    expect(secondCode).toBe(0);
+  }, 180_000);
+
+  it("refuses to start on a wrong setting, naming the variable and what it expects", async () => {
+    // Act
+    const run = spawnProcess("node", ["--import", "tsx", "scripts/start.ts"], {
+      PACKETPULSE_DATA_DIR: dataDir,
+      KAFKA_PARTITIONS: "three",
+    });
+    const code = await run.exited;
+
+    // Assess
+    expect(code).toBe(1);
+    expect(run.output()).toContain("PacketPulse cannot start.");
+    expect(run.output()).toContain('KAFKA_PARTITIONS must be a number (got "three")');
+  });
+});
