@@ -30,6 +30,8 @@ export function isolatedEnv(
     KAFKA_PARTITIONS: "3",
     ...extra,
   };
+  // Tests of the embedded default must not pick up a broker from the surrounding environment (CI sets one).
+  env.PACKETPULSE_EVENT_LOG = backend;
   if (backend === "kafka") {
     env.KAFKA_BOOTSTRAP_SERVERS = kafkaBrokers()!.join(",");
     env.KAFKA_TOPIC = `sessions-${suffix}`;

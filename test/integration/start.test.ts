@@ -23,7 +23,7 @@ describe("npm start on the embedded default", () => {
   it("runs Venus and Mars with --simulate, shows what arrived, and continues from its data after a restart", async () => {
     // Prepare
     const port = await freePort();
-    const env = { PACKETPULSE_DATA_DIR: dataDir, VENUS_PORT: String(port) };
+    const env = { PACKETPULSE_DATA_DIR: dataDir, VENUS_PORT: String(port), KAFKA_BOOTSTRAP_SERVERS: "" };
 
     // Act: first run with the simulator
     const first = spawnProcess(
@@ -68,6 +68,7 @@ describe("npm start on the embedded default", () => {
     // Act
     const run = spawnProcess("node", ["--import", "tsx", "scripts/start.ts"], {
       PACKETPULSE_DATA_DIR: dataDir,
+      KAFKA_BOOTSTRAP_SERVERS: "",
       KAFKA_PARTITIONS: "three",
     });
     const code = await run.exited;
