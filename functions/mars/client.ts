@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { V1_LOG_UNAVAILABLE_PREFIX } from "#shared/events/index.ts";
 import { MarsAuthError, MarsError, MarsGaveUpError } from "./errors.ts";
 import type { OutboundFrame } from "./frames.ts";
 import type { Protocol } from "./types.ts";
@@ -366,6 +367,9 @@ export class MarsClient {
     }
     if (reply.success) {
       this.stats.acknowledged += 1;
+    } else if (typeof reply.message === "string" && reply.message.startsWith(V1_LOG_UNAVAILABLE_PREFIX)) {
+      this.#retryLater(oldest, "a message", reply.message);
+      return;
     } else {
       this.stats.rejected += 1;
       if (typeof reply.message === "string") this.stats.lastRejection = reply.message;
@@ -398,16 +402,7 @@ export class MarsClient {
       (batchId === undefined ? undefined : this.#byBatch.get(batchId)) ??
       this.#oldestSent((p) => p.frame.garbage === true);
     if (pending?.sent && code === "log_unavailable") {
-      // Nothing of the batch was stored: send it again after a pause.
-      pending.sent = false;
-      pending.resend = true;
-      this.#notice(`Mars: ${batchId ?? "a frame"} not stored (${message}); retrying`);
-      const timer = setTimeout(() => {
-        this.#retryTimers.delete(timer);
-        this.#unsent.push(pending);
-        this.#pump();
-      }, this.#options.backoffBaseMs);
-      this.#retryTimers.add(timer);
+      this.#retryLater(pending, batchId ?? "a frame", message);
       return;
     }
     if (pending?.sent) {
@@ -421,6 +416,19 @@ export class MarsClient {
       return;
     }
     this.#notice(`Mars: server error ${code}: ${message}`);
+  }
+
+  /** Nothing of the frame was stored: send it again after a pause. */
+  #retryLater(pending: Pending, what: string, message: string): void {
+    pending.sent = false;
+    pending.resend = true;
+    this.#notice(`Mars: ${what} not stored (${message}); retrying`);
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      this.#unsent.push(pending);
+      this.#pump();
+    }, this.#options.backoffBaseMs);
+    this.#retryTimers.add(timer);
   }
 
   #oldestSent(match: (pending: Pending) => boolean = () => true): Pending | undefined {

@@ -3,6 +3,7 @@ import {
   deadLetterHeaders,
   EVENT_LIMITS,
   sessionsRecordHeaders,
+  V1_LOG_UNAVAILABLE_PREFIX,
   type ValidationIssue,
   v1EventId,
   validateV1,
@@ -350,6 +351,6 @@ export class Venus {
   }
 
   #unavailable(error: unknown): string {
-    return `Event log unavailable, nothing was stored; retry later (${(error as Error).message})`;
+    return `${V1_LOG_UNAVAILABLE_PREFIX}, nothing was stored; retry later (${(error as Error).message})`;
   }
 }

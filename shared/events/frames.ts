@@ -62,3 +62,9 @@ export function validateV2BatchFrame(input: unknown): Validation<V2BatchFrame> {
     issues: issuesFromZod(parsed.error.issues, input as Record<string, unknown>, "a v2 batch frame"),
   };
 }
+
+/**
+ * Start of a v1 `{"success":false}` message that means "nothing was stored, send it again": the original
+ * protocol has no error codes, so clients recognise this prefix.
+ */
+export const V1_LOG_UNAVAILABLE_PREFIX = "Event log unavailable";

@@ -19,6 +19,7 @@ export { EventContractError } from "./errors.ts";
 export { v1CanonicalName, v1EventId } from "./eventId.ts";
 export { occurredAtMs } from "./eventTime.ts";
 export {
+  V1_LOG_UNAVAILABLE_PREFIX,
   type V1AuthFrame,
   type V1AuthReply,
   type V1Reply,
