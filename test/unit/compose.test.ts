@@ -1,0 +1,58 @@
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { envSchema } from "#shared/config/index.ts";
+
+/**
+ * docker-compose.yml checked statically with `docker compose config` (no engine needed). Skipped where
+ * the compose plugin is not installed.
+ */
+function composeAvailable(): boolean {
+  try {
+    execFileSync("docker", ["compose", "version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const AWS_SDK_VARIABLES = new Set(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+
+describe.skipIf(!composeAvailable())("docker-compose.yml", () => {
+  const config = JSON.parse(
+    execFileSync("docker", ["compose", "--profile", "simulate", "config", "--format", "json"], {
+      encoding: "utf8",
+      env: { ...process.env, API_KEY: "" },
+    }),
+  ) as {
+    services: Record<string, { image?: string; environment?: Record<string, string>; profiles?: string[] }>;
+  };
+
+  it("declares the distributed stack with pinned images", () => {
+    // Assess
+    expect(Object.keys(config.services).sort()).toEqual(
+      ["functions", "kafka", "localstack", "mars", "minio", "minio-bucket"].sort(),
+    );
+    for (const [name, service] of Object.entries(config.services)) {
+      expect(service.image, name).toBeDefined();
+      expect(service.image, name).not.toMatch(/:latest$/);
+    }
+    expect(config.services.mars?.profiles).toEqual(["simulate"]);
+  });
+
+  it("gives the functions only settings PacketPulse knows, with valid values", () => {
+    // Prepare
+    const environment = config.services.functions!.environment!;
+    const known = new Set(Object.keys(envSchema.shape));
+
+    // Act
+    const unknown = Object.keys(environment).filter(
+      (name) => !known.has(name) && !AWS_SDK_VARIABLES.has(name),
+    );
+    const parsed = envSchema.safeParse(environment);
+
+    // Assess
+    expect(unknown).toEqual([]);
+    expect(parsed.success).toBe(true);
+    expect(environment.KAFKA_BOOTSTRAP_SERVERS).toBe("kafka:19092");
+  });
+});
