@@ -218,13 +218,11 @@ export class Venus {
     const record: LogRecordInput = {
       key: event.device_id,
       value: frame,
-      headers: {
-        ...sessionsRecordHeaders(
-          { schemaVersion: 1, event, eventId: v1EventId(event) },
-          new Date(receivedAt),
-        ),
-        connection_id: state.connectionId,
-      },
+      // Only the contract's headers: every extra header costs encoding time on each record.
+      headers: sessionsRecordHeaders(
+        { schemaVersion: 1, event, eventId: v1EventId(event) },
+        new Date(receivedAt),
+      ),
     };
     try {
       await this.#options.log.append(this.#options.topics.sessions, [record]);
@@ -272,10 +270,7 @@ export class Venus {
         accepted.push({
           key: event.device_id,
           value: text,
-          headers: {
-            ...sessionsRecordHeaders({ schemaVersion: 2, event }, now),
-            connection_id: state.connectionId,
-          },
+          headers: sessionsRecordHeaders({ schemaVersion: 2, event }, now),
         });
         results.push({ ok: true });
       } else {

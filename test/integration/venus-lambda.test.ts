@@ -56,7 +56,7 @@ describe("Venus Lambda handler with API Gateway WebSocket events", () => {
     await log.close();
     expect(records).toHaveLength(1);
     expect(records[0]!.value!.toString()).toBe(message.body);
-    expect(headerText(records[0]!, "connection_id")).toBe("Yk9ZCcEXAMPLEAM=");
+    expect(headerText(records[0]!, "schema_version")).toBe("1");
   });
 
   it("keeps authentication in the connection store, not in the invocation", async () => {
