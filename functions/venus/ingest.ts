@@ -218,11 +218,8 @@ export class Venus {
     const record: LogRecordInput = {
       key: event.device_id,
       value: frame,
-      // Only the contract's headers: every extra header costs encoding time on each record.
-      headers: sessionsRecordHeaders(
-        { schemaVersion: 1, event, eventId: v1EventId(event) },
-        new Date(receivedAt),
-      ),
+      timestamp: receivedAt,
+      headers: sessionsRecordHeaders({ schemaVersion: 1, event, eventId: v1EventId(event) }),
     };
     try {
       await this.#options.log.append(this.#options.topics.sessions, [record]);
@@ -270,7 +267,8 @@ export class Venus {
         accepted.push({
           key: event.device_id,
           value: text,
-          headers: sessionsRecordHeaders({ schemaVersion: 2, event }, now),
+          timestamp: receivedAt,
+          headers: sessionsRecordHeaders({ schemaVersion: 2, event }),
         });
         results.push({ ok: true });
       } else {
