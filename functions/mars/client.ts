@@ -5,7 +5,7 @@ import type { OutboundFrame } from "./frames.ts";
 import type { Protocol } from "./types.ts";
 
 /**
- * The WebSocket client of both protocols (docs/CONTRACT-NOTES.md).
+ * The WebSocket client of both protocols (docs/events.md).
  *
  * v1: connect, send `{"type":"authentication","api_key":...}`, wait for `{"status":"authenticated"}` (an
  * `error` status is fatal), then pipeline 12-field frames, up to `window` awaiting a reply; replies come

@@ -1,7 +1,7 @@
 import type { VehicleType } from "./vehicles.ts";
 
 /**
- * The events Mars sends, as docs/CONTRACT-NOTES.md fixes them. Mars keeps its own copy of the shapes so
+ * The events Mars sends, as docs/events.md fixes them. Mars keeps its own copy of the shapes so
  * that the simulator compiles on its own; its tests check every generated event with the shared validators.
  */
 

@@ -4,7 +4,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { validateV1, validateV2, validateV2BatchFrame } from "#shared/events/index.ts";
 
 /**
- * A small stand-in for Venus that speaks both protocols as docs/CONTRACT-NOTES.md describes them, records
+ * A small stand-in for Venus that speaks both protocols as docs/events.md describes them, records
  * every frame it receives, and can misbehave on request (drop the connection, stay silent, refuse keys).
  */
 
