@@ -1,8 +1,8 @@
+import { VEHICLE_TYPES } from "#shared/events/index.ts";
 import type { RoadClass } from "./city.ts";
 
-export type VehicleType = "bicycle" | "scooter" | "motorbike" | "car" | "van";
-
-export const VEHICLE_TYPES: readonly VehicleType[] = ["bicycle", "scooter", "motorbike", "car", "van"];
+export { VEHICLE_TYPES };
+export type VehicleType = (typeof VEHICLE_TYPES)[number];
 
 /** How a kind of vehicle moves. Speeds in km/h, accelerations in m/s². */
 export interface VehicleProfile {
