@@ -1,0 +1,99 @@
+/**
+ * Runs the `msk` and `kafka` events of serverless.yml under `serverless offline`, which ignores them:
+ * on `offline:start:init` it starts PacketPulse's event-source runtime (shared/runtime/) over the event log
+ * the provider environment configures, with the framework's fully resolved service and the built handlers
+ * from dist/ (run `npm run build` first; `npm run offline` does). It stops on `offline:start:end`.
+ *
+ * It also teaches the framework's schema the event source mapping settings Lambda has for Kafka but osls
+ * does not know (partial batch responses, retries, record age, bisect, a Kafka on-failure destination), so
+ * serverless.yml can declare them without validation warnings. See docs/event-source-runtime.md.
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const kafkaMappingProperties = {
+  functionResponseTypes: { type: "array", items: { enum: ["ReportBatchItemFailures"] } },
+  maximumRetryAttempts: { type: "integer", minimum: -1, maximum: 10000 },
+  maximumRecordAgeInSeconds: { type: "integer", minimum: -1, maximum: 604800 },
+  bisectBatchOnFunctionError: { type: "boolean" },
+  destinationConfig: {
+    type: "object",
+    properties: {
+      onFailure: {
+        type: "object",
+        properties: { destination: { type: "string", pattern: "^kafka://[a-zA-Z0-9._-]{1,249}$" } },
+        required: ["destination"],
+        additionalProperties: false,
+      },
+    },
+    required: ["onFailure"],
+    additionalProperties: false,
+  },
+};
+
+export default class KafkaEventSourcePlugin {
+  constructor(serverless, _cliOptions, utils) {
+    this.serverless = serverless;
+    this.logger = utils?.log;
+    for (const event of ["msk", "kafka"]) {
+      serverless.configSchemaHandler.defineFunctionEventProperties("aws", event, {
+        properties: kafkaMappingProperties,
+      });
+    }
+    // `serverless offline start` runs the init/end lifecycle; plain `serverless offline` runs only
+    // `offline:start` (listed before serverless-offline, this plugin's hook runs first) and exits on a
+    // signal without an end hook: uncommitted records are then delivered again at the next start.
+    this.hooks = {
+      "offline:start": () => this.start(),
+      "offline:start:init": () => this.start(),
+      "offline:start:end": () => this.stop(),
+    };
+  }
+
+  say(line) {
+    if (this.logger) this.logger.notice(`[event-sources] ${line}`);
+    else console.log(`[event-sources] ${line}`);
+  }
+
+  async start() {
+    if (this.started) return;
+    this.started = true;
+    const root = this.serverless.serviceDir ?? process.cwd();
+    const service = this.serverless.service;
+    const hasKafkaEvents = Object.values(service.functions ?? {}).some((fn) =>
+      (fn.events ?? []).some((event) => event && ("msk" in event || "kafka" in event)),
+    );
+    // Without Kafka triggers there is nothing to run, and no reason to open the event log here.
+    if (!hasKafkaEvents) return;
+    // Handlers run in this process and read their configuration from process.env, as on Lambda.
+    for (const [name, value] of Object.entries(service.provider.environment ?? {})) {
+      if (process.env[name] === undefined && value !== undefined && value !== null)
+        process.env[name] = String(value);
+    }
+    // The runtime is TypeScript; tsx (a dev dependency, like serverless itself) loads it.
+    const { tsImport } = await import("tsx/esm/api");
+    const parent = pathToFileURL(path.join(root, "serverless.yml")).href;
+    const { loadConfig } = await tsImport("./shared/config/index.ts", parent);
+    const { openEventLog } = await tsImport("./shared/log/index.ts", parent);
+    const { startEventSources } = await tsImport("./shared/runtime/index.ts", parent);
+    const config = loadConfig(process.env);
+    this.log = await openEventLog(config);
+    this.runtime = await startEventSources({
+      config,
+      log: this.log,
+      serverlessConfig: {
+        service: service.service,
+        provider: service.provider,
+        functions: service.functions,
+      },
+      handlerSource: "dist",
+      root,
+      say: (line) => this.say(line),
+    });
+  }
+
+  async stop() {
+    await this.runtime?.stop();
+    await this.log?.close();
+  }
+}

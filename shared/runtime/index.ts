@@ -1,0 +1,207 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { PacketPulseConfig } from "#shared/config/index.ts";
+import type { EventLog } from "#shared/log/types.ts";
+import { EventSourcePoller, type RetryBackoff } from "./EventSourcePoller.ts";
+import { EventSourceConfigError } from "./errors.ts";
+import { type HandlerSource, loadHandler } from "./handlers.ts";
+import { eventSourceSpecs, loadServerlessFile, type ServerlessService } from "./serverless.ts";
+import type { EventSourceSpec, EventSourceStats, KafkaHandler, RuntimeStats } from "./types.ts";
+
+export { FAILURE_HEADERS, type FailureReason } from "./EventSourcePoller.ts";
+export { EventSourceConfigError, EventSourceStopped, InvocationError } from "./errors.ts";
+export { type HandlerSource, loadHandler } from "./handlers.ts";
+export { buildKafkaEvent, partitionKey, toEventRecord } from "./kafkaEvent.ts";
+export {
+  eventSourceSpecs,
+  loadServerlessFile,
+  parseServerlessYaml,
+  type ServerlessService,
+} from "./serverless.ts";
+export type * from "./types.ts";
+
+/** File in the data folder where the runtime keeps its latest statistics for a dashboard. */
+export const RUNTIME_STATS_FILE = "event-source-runtime.json";
+
+export interface StartEventSourcesOptions {
+  config: PacketPulseConfig;
+  log: EventLog;
+  /** The resolved service (the plugin passes the framework's); default: serverless.yml read from `root`. */
+  serverlessConfig?: ServerlessService;
+  /** Handlers by function name; functions not named here are loaded from their `handler` path. */
+  handlers?: Record<string, KafkaHandler>;
+  /** Where handler code comes from when it is not in `handlers` (default `dist`). */
+  handlerSource?: HandlerSource;
+  /** Only these functions (default: every function with an enabled msk/kafka event). */
+  functions?: string[];
+  /** Repository root: serverless.yml and handler paths are relative to it (default: the working directory). */
+  root?: string;
+  env?: Record<string, string | undefined>;
+  backoff?: Partial<RetryBackoff>;
+  /** How often statistics are logged and written to the data folder (default 10 s; 0 turns it off). */
+  statsIntervalMs?: number;
+  say?: (line: string) => void;
+}
+
+export interface EventSourceRuntime {
+  /** Resolves when every consumer has joined its group and is fetching. */
+  readonly ready: Promise<void>;
+  readonly eventSources: readonly EventSourceSpec[];
+  stats(): Promise<RuntimeStats>;
+  stop(): Promise<void>;
+}
+
+const running = new Set<{ latest: RuntimeStats | undefined }>();
+
+/** The latest statistics of every runtime in this process (also written to RUNTIME_STATS_FILE). */
+export function runtimeStats(): RuntimeStats[] {
+  return [...running].flatMap((runtime) => (runtime.latest ? [runtime.latest] : []));
+}
+
+/**
+ * Starts one event source mapping per `msk` / `kafka` event of serverless.yml over the given event log:
+ * the same handlers, the same event shape and the same delivery rules as Lambda's Kafka event sources.
+ */
+export async function startEventSources(options: StartEventSourcesOptions): Promise<EventSourceRuntime> {
+  const { config, log } = options;
+  const root = options.root ?? process.cwd();
+  const say = options.say ?? ((line: string) => console.log(`[event-sources] ${line}`));
+  const service =
+    options.serverlessConfig ?? loadServerlessFile(path.join(root, "serverless.yml"), { env: options.env });
+  const specs = eventSourceSpecs(service, {
+    bootstrapServers: config.eventLog.kafka?.brokers.join(","),
+  }).filter((spec) => spec.enabled && (!options.functions || options.functions.includes(spec.functionName)));
+  for (const name of options.functions ?? []) {
+    if (!specs.some((spec) => spec.functionName === name)) {
+      throw new EventSourceConfigError(
+        `Function "${name}" has no enabled msk or kafka event in serverless.yml`,
+      );
+    }
+  }
+  const backoff: RetryBackoff = { initialMs: 500, maxMs: 30_000, ...options.backoff };
+  const pollers: EventSourcePoller[] = [];
+  for (const spec of specs) {
+    const handler =
+      options.handlers?.[spec.functionName] ??
+      (await loadHandler(spec.handler, { source: options.handlerSource ?? "dist", root }));
+    pollers.push(
+      new EventSourcePoller({
+        spec,
+        handler,
+        log,
+        partitions: config.topics.partitions,
+        backoff,
+        region: config.aws.region,
+        say,
+      }),
+    );
+  }
+
+  const startedAt = new Date().toISOString();
+  const entry: { latest: RuntimeStats | undefined } = { latest: undefined };
+  running.add(entry);
+  const previous = new Map<EventSourcePoller, { at: number; processed: number }>();
+  const statsFile = path.join(config.dataDir, RUNTIME_STATS_FILE);
+
+  const collect = async (): Promise<RuntimeStats> => {
+    const now = Date.now();
+    const eventSources: EventSourceStats[] = [];
+    for (const poller of pollers) {
+      const { spec, counters } = poller;
+      let lag: number | null = null;
+      const lagByPartition: Record<string, number> = {};
+      try {
+        const [ends, committed] = await Promise.all([
+          log.offsets(spec.topic),
+          log.committedOffsets(spec.consumerGroupId, spec.topic),
+        ]);
+        lag = 0;
+        for (const { partition, low, high } of ends) {
+          const done = committed.find((c) => c.partition === partition)?.offset;
+          const from = done ?? (spec.startingPosition === "LATEST" ? high : low);
+          const behind = Math.max(0, Number(BigInt(high) - BigInt(from)));
+          lagByPartition[`${spec.topic}-${partition}`] = behind;
+          lag += behind;
+        }
+      } catch {
+        // The log is unreachable right now: lag stays unknown in this snapshot.
+      }
+      const before = previous.get(poller) ?? { at: Date.parse(startedAt), processed: 0 };
+      const seconds = Math.max(0.001, (now - before.at) / 1000);
+      const recordsPerSecond =
+        Math.round(((counters.recordsProcessed - before.processed) / seconds) * 10) / 10;
+      previous.set(poller, { at: now, processed: counters.recordsProcessed });
+      eventSources.push({
+        functionName: spec.functionName,
+        topic: spec.topic,
+        consumerGroupId: spec.consumerGroupId,
+        lag,
+        lagByPartition,
+        recordsProcessed: counters.recordsProcessed,
+        recordsPerSecond,
+        invocations: counters.invocations,
+        failedInvocations: counters.failedInvocations,
+        recordsSentToDestination: counters.recordsSentToDestination,
+        recordsDiscarded: counters.recordsDiscarded,
+        lastError: counters.lastError,
+        updatedAt: new Date(now).toISOString(),
+      });
+    }
+    const stats: RuntimeStats = {
+      backend: log.backend,
+      startedAt,
+      updatedAt: new Date(now).toISOString(),
+      eventSources,
+    };
+    entry.latest = stats;
+    return stats;
+  };
+
+  const publish = async (logLine: boolean) => {
+    const stats = await collect();
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+      // Write then rename, so a reader never sees half a file.
+      writeFileSync(`${statsFile}.tmp`, `${JSON.stringify(stats, null, 2)}\n`);
+      renameSync(`${statsFile}.tmp`, statsFile);
+    } catch (error) {
+      say(`cannot write ${statsFile}: ${(error as Error).message}`);
+    }
+    if (logLine) {
+      for (const s of stats.eventSources) {
+        say(
+          `${s.functionName} ← ${s.topic}: lag ${s.lag ?? "?"}, ${s.recordsPerSecond} records/s, ${s.recordsProcessed} processed, ${s.failedInvocations} failed invocations, ${s.recordsSentToDestination} to destination`,
+        );
+      }
+    }
+  };
+
+  const intervalMs = options.statsIntervalMs ?? 10_000;
+  const timer =
+    intervalMs > 0 && pollers.length > 0
+      ? setInterval(() => void publish(true).catch(() => {}), intervalMs)
+      : undefined;
+  timer?.unref();
+
+  if (pollers.length > 0) {
+    say(
+      `started ${pollers.map((p) => `${p.spec.functionName} (${p.spec.kind}: ${p.spec.topic}, group ${p.spec.consumerGroupId})`).join(", ")}`,
+    );
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    ready: Promise.all(pollers.map((poller) => poller.ready)).then(() => {}),
+    eventSources: specs,
+    stats: collect,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        await Promise.all(pollers.map((poller) => poller.stop()));
+        await publish(false).catch(() => {});
+        running.delete(entry);
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import type { Context } from "aws-lambda";
+
+/**
+ * The event a Lambda function receives from an Amazon MSK or self-managed Apache Kafka event source mapping.
+ * Shapes from https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (MSK: `eventSource` "aws:kafka",
+ * `eventSourceArn`) and https://docs.aws.amazon.com/lambda/latest/dg/with-kafka.html (self-managed:
+ * `eventSource` "SelfManagedKafka", `bootstrapServers`). `records` is keyed "topic-partition".
+ */
+export interface KafkaEventRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  timestampType: "CREATE_TIME" | "LOG_APPEND_TIME";
+  /** Base64 of the key bytes; absent when the record has no key. */
+  key?: string;
+  /** Base64 of the value bytes. */
+  value: string;
+  /** One object per header, mapping its name to the value's bytes. */
+  headers: Record<string, number[]>[];
+}
+
+export interface MskEvent {
+  eventSource: "aws:kafka";
+  eventSourceArn: string;
+  bootstrapServers: string;
+  records: Record<string, KafkaEventRecord[]>;
+}
+
+export interface SelfManagedKafkaEvent {
+  eventSource: "SelfManagedKafka";
+  bootstrapServers: string;
+  records: Record<string, KafkaEventRecord[]>;
+}
+
+export type KafkaEvent = MskEvent | SelfManagedKafkaEvent;
+
+/**
+ * A partial batch response for Kafka: the identifier is the record's "topic-partition" and its offset
+ * (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html, "Partial batch response").
+ */
+export interface KafkaBatchItemFailure {
+  itemIdentifier: { partition: string; offset: number };
+}
+
+export interface KafkaBatchResponse {
+  batchItemFailures: KafkaBatchItemFailure[];
+}
+
+// biome-ignore lint/suspicious/noConfusingVoidType: Lambda handlers may return nothing.
+export type KafkaHandlerResult = KafkaBatchResponse | void | undefined | null;
+
+export type KafkaHandler = (event: KafkaEvent, context: Context) => Promise<KafkaHandlerResult>;
+
+export type StartingPosition = "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP";
+
+/** One `msk` or `kafka` event of a function in serverless.yml, with Lambda's defaults applied. */
+export interface EventSourceSpec {
+  functionName: string;
+  /** serverless.yml `handler`, for example `dist/functions/jupiter/handler.handler`. */
+  handler: string;
+  /** Function timeout in seconds (function `timeout`, else provider `timeout`, else 6). */
+  timeoutSeconds: number;
+  kind: "msk" | "kafka";
+  topic: string;
+  consumerGroupId: string;
+  /** 1..10 000, default 100. */
+  batchSize: number;
+  /** Default 500 ms (serverless.yml gives seconds). */
+  maximumBatchingWindowMs: number;
+  startingPosition: StartingPosition;
+  /** Milliseconds since the epoch, for AT_TIMESTAMP. */
+  startingPositionTimestampMs?: number;
+  /** MSK cluster ARN (msk) — copied into `eventSourceArn`. */
+  eventSourceArn?: string;
+  /** Comma-separated list, as in the event. */
+  bootstrapServers: string;
+  reportBatchItemFailures: boolean;
+  /** -1 means infinite (Lambda's default); with an on-failure destination, infinite becomes 10. */
+  maximumRetryAttempts: number;
+  /** -1 means infinite. */
+  maximumRecordAgeInSeconds: number;
+  bisectBatchOnFunctionError: boolean;
+  /** Topic of a `kafka://topic` on-failure destination. */
+  onFailureTopic?: string;
+  enabled: boolean;
+}
+
+/** What a dashboard reads: one entry per event source. */
+export interface EventSourceStats {
+  functionName: string;
+  topic: string;
+  consumerGroupId: string;
+  /** Records not yet committed by the group, summed over partitions (null while unknown). */
+  lag: number | null;
+  lagByPartition: Record<string, number>;
+  /** Records whose processing completed (handled or sent to the on-failure destination). */
+  recordsProcessed: number;
+  recordsPerSecond: number;
+  invocations: number;
+  /** Invocations that threw, timed out or reported failed items. */
+  failedInvocations: number;
+  recordsSentToDestination: number;
+  /** Records dropped after retries without a destination. */
+  recordsDiscarded: number;
+  lastError?: string;
+  updatedAt: string;
+}
+
+export interface RuntimeStats {
+  backend: "embedded" | "kafka";
+  startedAt: string;
+  updatedAt: string;
+  eventSources: EventSourceStats[];
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import type { ConsumedRecord } from "#shared/log/types.ts";
+import { buildKafkaEvent, type EventSourceSpec, type KafkaEvent } from "#shared/runtime/index.ts";
+import { chunkByPayload, MAX_PAYLOAD_BYTES } from "#shared/runtime/kafkaEvent.ts";
+import { readFixture } from "#shared/runtime/replay.ts";
+
+function fixture(name: string): KafkaEvent {
+  const read = readFixture(`events/kafka/${name}`);
+  if (read.kind !== "kafka-event") throw new Error(`${name} is not a Kafka event`);
+  return structuredClone(read.event);
+}
+
+/** The log records an event was made from, decoded back from the event. */
+function recordsOf(event: KafkaEvent): ConsumedRecord[] {
+  return Object.values(event.records)
+    .flat()
+    .map((record) => ({
+      topic: record.topic,
+      partition: record.partition,
+      offset: String(record.offset),
+      timestamp: record.timestamp,
+      key: record.key === undefined ? null : Buffer.from(record.key, "base64"),
+      value: Buffer.from(record.value, "base64"),
+      headers: Object.fromEntries(
+        record.headers.flatMap((header) => Object.entries(header).map(([k, v]) => [k, Buffer.from(v)])),
+      ),
+    }));
+}
+
+const spec = (event: KafkaEvent): EventSourceSpec => ({
+  functionName: "jupiter",
+  handler: "dist/functions/jupiter/handler.handler",
+  timeoutSeconds: 29,
+  kind: event.eventSource === "aws:kafka" ? "msk" : "kafka",
+  topic: "sessions",
+  consumerGroupId: "packetpulse-jupiter",
+  batchSize: 100,
+  maximumBatchingWindowMs: 500,
+  startingPosition: "TRIM_HORIZON",
+  eventSourceArn: event.eventSource === "aws:kafka" ? event.eventSourceArn : undefined,
+  bootstrapServers: event.bootstrapServers,
+  reportBatchItemFailures: true,
+  maximumRetryAttempts: -1,
+  maximumRecordAgeInSeconds: -1,
+  bisectBatchOnFunctionError: false,
+  enabled: true,
+});
+
+describe("Kafka event shape", () => {
+  it.each(["msk-sessions.json", "self-managed-sessions.json"])("rebuilds the %s fixture exactly", (name) => {
+    // Prepare
+    const expected = fixture(name);
+
+    // Act
+    const event = buildKafkaEvent(spec(expected), recordsOf(expected));
+
+    // Assess
+    expect(JSON.stringify(event)).toBe(JSON.stringify(expected));
+  });
+
+  it("keys records by topic-partition and keeps the partition's offset order", () => {
+    // Prepare
+    const event = fixture("msk-sessions.json");
+
+    // Act
+    const keys = Object.keys(event.records);
+
+    // Assess
+    expect(keys).toEqual(["sessions-0", "sessions-1"]);
+    expect(event.records["sessions-0"]!.map((r) => r.offset)).toEqual([41, 42]);
+  });
+
+  it("omits the key of a record without one and gives header values as byte arrays", () => {
+    // Prepare
+    const record: ConsumedRecord = {
+      topic: "sessions",
+      partition: 2,
+      offset: "9",
+      timestamp: 1_714_554_912_514,
+      key: null,
+      value: Buffer.from("hi"),
+      headers: { schema_version: Buffer.from("2") },
+    };
+
+    // Act
+    const event = buildKafkaEvent(spec(fixture("self-managed-sessions.json")), [record]);
+
+    // Assess
+    expect(event.records["sessions-2"]).toEqual([
+      {
+        topic: "sessions",
+        partition: 2,
+        offset: 9,
+        timestamp: 1_714_554_912_514,
+        timestampType: "CREATE_TIME",
+        value: "aGk=",
+        headers: [{ schema_version: [50] }],
+      },
+    ]);
+  });
+
+  it("splits records so that no invocation exceeds the 6 MB payload", () => {
+    // Prepare
+    const big = (offset: number): ConsumedRecord => ({
+      topic: "sessions",
+      partition: 0,
+      offset: String(offset),
+      timestamp: 0,
+      key: Buffer.from("k"),
+      value: Buffer.alloc(2 * 1024 * 1024),
+      headers: {},
+    });
+
+    // Act
+    const chunks = chunkByPayload([big(0), big(1), big(2), big(3)]);
+
+    // Assess
+    expect(chunks.map((chunk) => chunk.map((r) => r.offset))).toEqual([
+      ["0", "1"],
+      ["2", "3"],
+    ]);
+    for (const chunk of chunks) {
+      const event = buildKafkaEvent(spec(fixture("msk-sessions.json")), chunk);
+      expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(MAX_PAYLOAD_BYTES);
+    }
+  });
+});
