@@ -4,6 +4,7 @@ import { startVenusServer } from "#functions/venus/server.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
+import { startEventSources } from "#shared/runtime/index.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
 
 /**
@@ -55,6 +56,11 @@ async function main(): Promise<void> {
   console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
   console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
   const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
+  // The Kafka-triggered functions of serverless.yml, run from their TypeScript sources in this process.
+  const eventSources = await startEventSources({ config, log, handlerSource: "source" });
+  for (const source of eventSources.eventSources) {
+    console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
+  }
 
   let mars: { stop(): Promise<void>; done: Promise<{ line: string }> } | undefined;
   if (values.simulate) {
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
     console.log(`\n${signal}: stopping PacketPulse…`);
     await mars?.stop();
     await server.close();
+    await eventSources.stop();
     await monitor.stop();
     await runtime.close();
     await log.close();
