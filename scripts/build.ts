@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 /**
@@ -6,7 +6,11 @@ import { build } from "esbuild";
  * stay external: better-sqlite3 and chdb belong to the embedded mode and are loaded lazily, never on Lambda.
  */
 
-export const handlerEntryPoints = ["functions/venus/handler.ts", "functions/venus/health.ts"];
+export const handlerEntryPoints = [
+  "functions/venus/handler.ts",
+  "functions/venus/health.ts",
+  "functions/jupiter/handler.ts",
+];
 
 export async function buildHandlers(options: { outdir?: string; minify?: boolean } = {}): Promise<void> {
   const outdir = options.outdir ?? "dist";
@@ -32,6 +36,8 @@ export async function buildHandlers(options: { outdir?: string; minify?: boolean
     },
     logLevel: "info",
   });
+  // Handlers find their SQL migrations next to themselves (new URL("./migrations/", import.meta.url)).
+  cpSync("functions/jupiter/migrations", `${outdir}/functions/jupiter/migrations`, { recursive: true });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -41,31 +41,53 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
+  // Shutdown steps, newest first. Signals are handled from the start, so a stop during start-up
+  // (a slow embedded ClickHouse, say) still closes what is already open.
+  const shutdown: (() => Promise<void>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      console.log(`\n${signal}: stopping PacketPulse…`);
+      for (const step of shutdown.reverse()) await step();
+      console.log("Stopped. Data is kept; the next start continues from it.");
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  const started = () => stopping === undefined;
+
   const log = await openEventLog(config);
+  shutdown.push(() => log.close());
   const runtime = await openVenusRuntime(config, { log });
+  shutdown.push(() => runtime.close());
   const server = await startVenusServer({
     venus: runtime.venus,
     log,
     host: config.venus.host,
     port: config.venus.port,
   });
+  const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
+  shutdown.push(() => monitor.stop());
+  shutdown.push(() => server.close());
   const where =
     config.eventLog.backend === "kafka"
       ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}`
       : config.dataDir;
   console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
   console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
-  const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
+  if (!started()) return;
+
   // The Kafka-triggered functions of serverless.yml, run from their TypeScript sources in this process.
   const eventSources = await startEventSources({ config, log, handlerSource: "source" });
+  shutdown.push(() => eventSources.stop());
   for (const source of eventSources.eventSources) {
     console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
   }
 
-  let mars: { stop(): Promise<void>; done: Promise<{ line: string }> } | undefined;
-  if (values.simulate) {
+  if (values.simulate && started()) {
     const { startMars } = await import("#functions/mars/run.ts");
-    mars = startMars({
+    const mars = startMars({
       url: server.url,
       apiKey: config.venus.apiKey,
       sessions: Number(values.sessions),
@@ -74,27 +96,15 @@ async function main(): Promise<void> {
       protocol: values.protocol === "v1" ? "v1" : "v2",
       seed: Number(values.seed),
     });
+    shutdown.push(() => mars.stop());
     console.log(
       `  Mars   simulating ${values.sessions} sessions with ${values.couriers} couriers (seed ${values.seed})`,
     );
+    void mars.done.then(
+      (summary) => console.log(summary.line),
+      (error: unknown) => console.error(`Mars stopped: ${(error as Error).message}`),
+    );
   }
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping PacketPulse…`);
-    await mars?.stop();
-    await server.close();
-    await eventSources.stop();
-    await monitor.stop();
-    await runtime.close();
-    await log.close();
-    console.log("Stopped. Data is kept; the next start continues from it.");
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 main().catch((error: unknown) => {

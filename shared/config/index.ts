@@ -84,6 +84,15 @@ export const envSchema = z.object({
   LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
     .default("info"),
+  CLICKHOUSE_URL: z
+    .url({ error: "must be a URL such as http://localhost:8123 (leave unset for embedded chDB)" })
+    .optional(),
+  CLICKHOUSE_USER: z.string().min(1).default("default"),
+  CLICKHOUSE_PASSWORD: z.string().default(""),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/, "must be a ClickHouse database name (letters, digits, '_')")
+    .default("packetpulse"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -111,7 +120,13 @@ export interface PacketPulseConfig {
   };
   aws: { region: string; endpoint?: string };
   logLevel: Env["LOG_LEVEL"];
+  clickhouse: ClickHouseConfig;
 }
+
+/** Silver and gold store: embedded chDB in the data folder, or a ClickHouse server when `url` is set. */
+export type ClickHouseConfig =
+  | { backend: "embedded"; path: string; database: string }
+  | { backend: "server"; url: string; username: string; password: string; database: string };
 
 /** Formats zod issues as `NAME must ... (got "value")`, one per line. */
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
@@ -175,5 +190,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     aws: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL },
     logLevel: e.LOG_LEVEL,
+    clickhouse: e.CLICKHOUSE_URL
+      ? {
+          backend: "server",
+          url: e.CLICKHOUSE_URL,
+          username: e.CLICKHOUSE_USER,
+          password: e.CLICKHOUSE_PASSWORD,
+          database: e.CLICKHOUSE_DATABASE,
+        }
+      : {
+          backend: "embedded",
+          path: path.join(path.resolve(e.PACKETPULSE_DATA_DIR), "clickhouse"),
+          database: e.CLICKHOUSE_DATABASE,
+        },
   };
 }

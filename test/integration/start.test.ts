@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { openClickHouse } from "#shared/clickhouse/index.ts";
+import { loadConfig } from "#shared/config/index.ts";
 import { freePort, spawnProcess } from "../helpers/processes.ts";
 
 /** `npm start`, as a user runs it: the embedded platform in one process, with a data folder that persists. */
@@ -43,9 +45,21 @@ describe("npm start on the embedded default", () => {
       env,
     );
     await first.waitFor(/sessions: [1-9][\d,]* events/, 60_000);
+    // Jupiter reports a processed batch once silver rows are in.
+    await first.waitFor(/jupiter ← sessions: lag \d+, [\d.]+ records\/s, [1-9]\d* processed/, 60_000);
     const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json();
     const firstCode = await first.stop("SIGTERM");
     const firstOutput = first.output();
+
+    // The silver tables, read after the process let go of the embedded ClickHouse.
+    const clickhouse = await openClickHouse(loadConfig({ PACKETPULSE_DATA_DIR: dataDir }).clickhouse);
+    const silver = await (
+      await clickhouse.query({
+        query: "SELECT count() AS sessions FROM sessions_current",
+        format: "JSONEachRow",
+      })
+    ).json<{ sessions: string }>();
+    await clickhouse.close();
 
     // Act: second run on the same data folder, without the simulator
     const second = spawnProcess("node", ["--import", "tsx", "scripts/start.ts"], env);
@@ -62,6 +76,7 @@ describe("npm start on the embedded default", () => {
     expect(stored).toBeGreaterThan(0);
     expect(arrivedCount(second.output())).toBe(stored);
     expect(secondCode).toBe(0);
+    expect(Number(silver[0]?.sessions)).toBeGreaterThan(0);
   }, 180_000);
 
   it("refuses to start on a wrong setting, naming the variable and what it expects", async () => {

@@ -1,0 +1,31 @@
+import type { Context } from "aws-lambda";
+import { loadConfig } from "#shared/config/index.ts";
+import { openEventLog } from "#shared/log/index.ts";
+import { eventLogDeadLetterSink } from "./dead-letter.ts";
+import { createJupiter, type JupiterHandler, type KafkaBatchResponse } from "./jupiter.ts";
+import { openSilverStore } from "./store.ts";
+
+/**
+ * Jupiter (silver) as a Lambda function on the `sessions` topic. The store and the dead letter topic are
+ * opened on the first batch and kept for the container's life; a failed start is retried next batch.
+ */
+
+const config = loadConfig();
+let jupiter: Promise<JupiterHandler> | undefined;
+
+async function openJupiter(): Promise<JupiterHandler> {
+  const clickhouse = await openSilverStore(config.clickhouse);
+  const eventLog = await openEventLog(config);
+  return createJupiter({
+    clickhouse,
+    deadLetter: eventLogDeadLetterSink(eventLog, config.topics.deadLetter),
+  });
+}
+
+export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
+  jupiter ??= openJupiter().catch((error: unknown) => {
+    jupiter = undefined;
+    throw error;
+  });
+  return (await jupiter)(event, context);
+}

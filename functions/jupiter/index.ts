@@ -1,0 +1,23 @@
+/** Jupiter, the silver layer: Kafka `sessions` batches into ClickHouse tables. See docs/silver.md. */
+export {
+  type DeadLetterSink,
+  deadLetterRecord,
+  eventLogDeadLetterSink,
+  type SilverDeadLetter,
+} from "./dead-letter.ts";
+export {
+  createJupiter,
+  type JupiterHandler,
+  type KafkaBatchResponse,
+  kafkaRecordsParser,
+} from "./jupiter.ts";
+export { decodeKafkaEvent, KafkaEventError, kafkaEventSchema, type SessionsRecord } from "./kafka-event.ts";
+export {
+  processSilverBatch,
+  type SilverBatchDeps,
+  type SilverBatchResult,
+  silverBatchToken,
+} from "./silver-batch.ts";
+export { type SilverEvent, toSilverEvent } from "./silver-event.ts";
+export { type SilverRows, STATUS_RANK, silverRows } from "./silver-rows.ts";
+export { openSilverStore, SILVER_MIGRATIONS_DIR } from "./store.ts";

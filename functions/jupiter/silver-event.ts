@@ -1,0 +1,157 @@
+import {
+  occurredAtMs,
+  parseTimestampMs,
+  SESSIONS_HEADERS,
+  type V1Message,
+  type V2Event,
+  type ValidationIssue,
+  v1EventId,
+  validateV1,
+  validateV2,
+} from "#shared/events/index.ts";
+import type { SessionsRecord } from "./kafka-event.ts";
+
+/**
+ * A `sessions` record as silver sees it: validated with the contract's validators, ids lowercased (UUIDs
+ * are case-insensitive), times in ms. v1 messages keep their status and positions.
+ */
+interface SilverEventBase {
+  eventId: string;
+  sessionId: string;
+  deviceId: string;
+  vehicleId: string;
+  orderId: string;
+  occurredAt: number;
+  receivedAt: number;
+}
+
+export type SilverEvent = SilverEventBase &
+  (
+    | {
+        kind: "session_started";
+        pickup: Point;
+        dropoff: Point;
+        vehicleType: string;
+        promisedAt: number;
+      }
+    | {
+        kind: "location_ping";
+        position: Point;
+        speedKmh: number;
+        headingDeg: number;
+        accuracyM: number;
+      }
+    | { kind: "status_changed"; status: string; reason?: string; position?: Point }
+    | { kind: "v1_message"; status: string; pickup: Point; dropoff: Point; position: Point }
+  );
+
+export interface Point {
+  lat: number;
+  lon: number;
+}
+
+export type SilverEventVerdict =
+  | { ok: true; event: SilverEvent }
+  | { ok: false; schemaVersion: 1 | 2; issues: ValidationIssue[] };
+
+const header = (record: SessionsRecord, name: string) => record.headers[name]?.toString("utf8");
+
+/**
+ * Validates one record. The time rules are checked against the record's timestamp (when Venus received it),
+ * not the consumer's clock, so a replay or a retry a day later reaches the same verdict.
+ */
+export function toSilverEvent(record: SessionsRecord): SilverEventVerdict {
+  const text = record.value.toString("utf8");
+  const declared = header(record, SESSIONS_HEADERS.schemaVersion);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return {
+      ok: false,
+      schemaVersion: declared === "1" ? 1 : 2,
+      issues: [
+        {
+          field: "",
+          rule: "invalid",
+          message: `the record's value is not JSON (${error instanceof Error ? error.message : String(error)})`,
+        },
+      ],
+    };
+  }
+  const schemaVersion =
+    declared === "1" || declared === "2"
+      ? Number(declared)
+      : typeof json === "object" && json !== null && "event_type" in json
+        ? 2
+        : 1;
+  const options = { now: new Date(record.timestamp), byteLength: record.value.length };
+  if (schemaVersion === 1) {
+    const verdict = validateV1(json, options);
+    if (!verdict.ok) return { ok: false, schemaVersion: 1, issues: verdict.issues };
+    const eventId = header(record, SESSIONS_HEADERS.eventId) ?? v1EventId(verdict.value);
+    return { ok: true, event: fromV1(verdict.value, eventId, record.timestamp) };
+  }
+  const verdict = validateV2(json, options);
+  if (!verdict.ok) return { ok: false, schemaVersion: 2, issues: verdict.issues };
+  return { ok: true, event: fromV2(verdict.value, record.timestamp) };
+}
+
+function fromV1(message: V1Message, eventId: string, receivedAt: number): SilverEvent {
+  return {
+    kind: "v1_message",
+    eventId: eventId.toLowerCase(),
+    sessionId: message.session_id.toLowerCase(),
+    deviceId: message.device_id.toLowerCase(),
+    vehicleId: message.vehicle_id.toLowerCase(),
+    orderId: message.order_id.toLowerCase(),
+    occurredAt: occurredAtMs(message),
+    receivedAt,
+    status: message.status,
+    pickup: { lat: message.start_lat, lon: message.start_lon },
+    dropoff: { lat: message.end_lat, lon: message.end_lon },
+    position: { lat: message.current_lat, lon: message.current_lon },
+  };
+}
+
+function fromV2(event: V2Event, receivedAt: number): SilverEvent {
+  const base: SilverEventBase = {
+    eventId: event.event_id.toLowerCase(),
+    sessionId: event.session_id.toLowerCase(),
+    deviceId: event.device_id.toLowerCase(),
+    vehicleId: event.vehicle_id.toLowerCase(),
+    orderId: event.order_id.toLowerCase(),
+    occurredAt: occurredAtMs(event),
+    receivedAt,
+  };
+  switch (event.event_type) {
+    case "session_started":
+      return {
+        ...base,
+        kind: "session_started",
+        pickup: { lat: event.pickup_lat, lon: event.pickup_lon },
+        dropoff: { lat: event.dropoff_lat, lon: event.dropoff_lon },
+        vehicleType: event.vehicle_type,
+        promisedAt: parseTimestampMs(event.promised_at),
+      };
+    case "location_ping":
+      return {
+        ...base,
+        kind: "location_ping",
+        position: { lat: event.lat, lon: event.lon },
+        speedKmh: event.speed_kmh,
+        headingDeg: event.heading_deg,
+        accuracyM: event.accuracy_m,
+      };
+    case "status_changed":
+      return {
+        ...base,
+        kind: "status_changed",
+        status: event.status,
+        ...(event.reason === undefined ? {} : { reason: event.reason }),
+        ...(event.lat === undefined || event.lon === undefined
+          ? {}
+          : { position: { lat: event.lat, lon: event.lon } }),
+      };
+  }
+}

@@ -1,0 +1,11 @@
+/** The silver/gold store: one `@clickhouse/client` client on embedded chDB or a server, and migrations. */
+export { ClickHouseStoreError, MigrationError } from "./errors.ts";
+export {
+  type AppliedMigration,
+  applyMigrations,
+  type Migration,
+  readMigrations,
+  splitStatements,
+} from "./migrations.ts";
+export { openClickHouse } from "./open.ts";
+export { CLICKHOUSE_SETTINGS } from "./settings.ts";

@@ -1,0 +1,78 @@
+import { mkdirSync } from "node:fs";
+import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import type { ClickHouseConfig } from "#shared/config/index.ts";
+import { ClickHouseStoreError } from "./errors.ts";
+import { CLICKHOUSE_SETTINGS } from "./settings.ts";
+
+/**
+ * Opens the silver/gold store the configuration names, with its database created and selected. Both
+ * backends give the same `@clickhouse/client` client, so callers never ask which one they have.
+ *
+ * - embedded: chDB in `<dataDir>/clickhouse`. chDB binds one data folder per process; a second process on
+ *   the same folder fails at once ("Cannot lock file"), so one process owns the store. The ~540 MB native
+ *   library is imported only here, so bundles for the server backend never load it.
+ * - server: a ClickHouse server over HTTP(S).
+ */
+export async function openClickHouse(config: ClickHouseConfig): Promise<ClickHouseClient> {
+  return config.backend === "embedded" ? openEmbedded(config) : openServer(config);
+}
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
+
+async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedded" }>) {
+  mkdirSync(config.path, { recursive: true });
+  let connection: import("chdb/connection").ChdbConnection;
+  try {
+    const { createChdbConnection } = await import("chdb/connection");
+    connection = createChdbConnection({ path: config.path });
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    const hint = /lock/i.test(detail)
+      ? "another process owns this folder: stop it, or point PACKETPULSE_DATA_DIR elsewhere, or set CLICKHOUSE_URL"
+      : /only one active data directory/i.test(detail)
+        ? "this process already opened embedded ClickHouse on another folder; chDB binds one folder per process"
+        : "check that the chdb package is installed (npm install) and the folder is writable";
+    throw new ClickHouseStoreError(`Cannot open embedded ClickHouse at ${config.path}: ${detail} (${hint})`, {
+      cause: error,
+    });
+  }
+  // chdb implements @clickhouse/client-common's Connection, which @clickhouse/client re-bundles as its own
+  // (structurally equal) type; the cast bridges the two declarations of one contract.
+  const client = createClient({
+    connection: connection as unknown as ClientConnection,
+    clickhouse_settings: CLICKHOUSE_SETTINGS,
+  });
+  try {
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
+    // chDB ignores the client's `database` option; USE holds for this connection's session.
+    await client.command({ query: `USE ${config.database}` });
+  } catch (error) {
+    await client.close();
+    throw new ClickHouseStoreError(`Cannot prepare database ${config.database} in embedded ClickHouse`, {
+      cause: error,
+    });
+  }
+  return client;
+}
+
+async function openServer(config: Extract<ClickHouseConfig, { backend: "server" }>) {
+  const common = {
+    url: config.url,
+    username: config.username,
+    password: config.password,
+    clickhouse_settings: CLICKHOUSE_SETTINGS,
+  };
+  // The database must exist before a client can name it in every request.
+  const bootstrap = createClient(common);
+  try {
+    await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
+  } catch (error) {
+    throw new ClickHouseStoreError(
+      `Cannot reach ClickHouse at ${config.url} as ${config.username}: ${error instanceof Error ? error.message : String(error)} (check CLICKHOUSE_URL, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD)`,
+      { cause: error },
+    );
+  } finally {
+    await bootstrap.close();
+  }
+  return createClient({ ...common, database: config.database });
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import {
+  decodeKafkaEvent,
+  KafkaEventError,
+  type SessionsRecord,
+  silverBatchToken,
+  toSilverEvent,
+} from "#functions/jupiter/index.ts";
+import { splitStatements } from "#shared/clickhouse/index.ts";
+import { loadConfig } from "#shared/config/index.ts";
+import { v1EventId, validateV1 } from "#shared/events/index.ts";
+
+const v1Message = {
+  device_id: "934B40E5-89B9-4513-B11A-4D4EB90C8A2A",
+  vehicle_id: "f9200263-bc90-40fd-adb3-e8915f47dc48",
+  session_id: "a3e2bbc6-61a2-4ca5-9639-3323bbbd5f04",
+  order_id: "e60ae3f4-4206-4bc6-b0f4-675a2c7e6e92",
+  status: "en_route",
+  timestamp: "2024-05-01T10:31:15.250",
+  start_lat: 37.97554,
+  start_lon: 23.73483,
+  end_lat: 37.98381,
+  end_lon: 23.72754,
+  current_lat: 37.97912,
+  current_lon: 23.73121,
+};
+
+const record = (value: string, headers: Record<string, string> = {}, offset = 0): SessionsRecord => ({
+  topic: "sessions",
+  partition: 0,
+  offset,
+  timestamp: Date.parse("2024-05-01T10:31:16Z"),
+  key: null,
+  value: Buffer.from(value),
+  headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)])),
+});
+
+describe("silverBatchToken", () => {
+  it("is the same for the same offset ranges whatever the record order", () => {
+    // Prepare
+    const a = [record("{}", {}, 5), record("{}", {}, 6), { ...record("{}", {}, 1), partition: 2 }];
+    const b = [a[2]!, a[1]!, a[0]!];
+
+    // Act / Assess
+    expect(silverBatchToken(a)).toBe(silverBatchToken(b));
+    expect(silverBatchToken(a)).not.toBe(silverBatchToken(a.slice(0, 2)));
+  });
+});
+
+describe("toSilverEvent", () => {
+  it("derives the v1 event id when the header is missing, and lowercases ids", () => {
+    // Prepare
+    const verdict = validateV1(v1Message);
+    if (!verdict.ok) throw new Error("example must be valid");
+
+    // Act
+    const result = toSilverEvent(record(JSON.stringify(v1Message), { schema_version: "1" }));
+
+    // Assess
+    expect(result.ok && result.event.eventId).toBe(v1EventId(verdict.value));
+    expect(result.ok && result.event.deviceId).toBe("934b40e5-89b9-4513-b11a-4d4eb90c8a2a");
+    expect(result.ok && result.event.occurredAt).toBe(Date.parse("2024-05-01T10:31:15.250Z"));
+  });
+
+  it("judges the time window against the record's timestamp, not the consumer's clock", () => {
+    // Prepare: 20 minutes after the record was received
+    const future = { ...v1Message, timestamp: "2024-05-01T10:51:16Z" };
+
+    // Act
+    const result = toSilverEvent(record(JSON.stringify(future), { schema_version: "1" }));
+
+    // Assess
+    expect(result.ok ? [] : result.issues.map((i) => i.rule)).toEqual(["timestamp_future"]);
+  });
+
+  it("rejects a value that is not JSON with rule invalid", () => {
+    // Act
+    const result = toSilverEvent(record("{oops", { schema_version: "2" }));
+
+    // Assess
+    expect(result).toMatchObject({ ok: false, schemaVersion: 2, issues: [{ field: "", rule: "invalid" }] });
+  });
+});
+
+describe("decodeKafkaEvent", () => {
+  it("decodes base64 values and header byte arrays", () => {
+    // Prepare
+    const event = {
+      eventSource: "aws:kafka",
+      records: {
+        "sessions-1": [
+          {
+            topic: "sessions",
+            partition: 1,
+            offset: 7,
+            timestamp: 1,
+            timestampType: "CREATE_TIME",
+            key: Buffer.from("k").toString("base64"),
+            value: Buffer.from("{}").toString("base64"),
+            headers: [{ schema_version: [50] }],
+          },
+        ],
+      },
+    };
+
+    // Act
+    const [decoded] = decodeKafkaEvent(event);
+
+    // Assess
+    expect(decoded?.value.toString()).toBe("{}");
+    expect(decoded?.key?.toString()).toBe("k");
+    expect(decoded?.headers.schema_version?.toString()).toBe("2");
+  });
+
+  it("throws a KafkaEventError naming the wrong field", () => {
+    // Act / Assess
+    expect(() =>
+      decodeKafkaEvent({ eventSource: "aws:kafka", records: { "s-0": [{ topic: "s" }] } }),
+    ).toThrow(KafkaEventError);
+  });
+});
+
+describe("splitStatements", () => {
+  it("splits at semicolons ending a line and drops comment lines", () => {
+    // Act / Assess
+    expect(
+      splitStatements("-- a table\nCREATE TABLE t (x String DEFAULT ';');\n\nCREATE VIEW v AS SELECT 1;\n"),
+    ).toEqual(["CREATE TABLE t (x String DEFAULT ';')", "CREATE VIEW v AS SELECT 1"]);
+  });
+});
+
+describe("clickhouse configuration", () => {
+  it("defaults to embedded chDB inside the data folder and switches to a server with CLICKHOUSE_URL", () => {
+    // Act
+    const embedded = loadConfig({ PACKETPULSE_DATA_DIR: "/srv/pp" }).clickhouse;
+    const server = loadConfig({ CLICKHOUSE_URL: "http://ch:8123", CLICKHOUSE_PASSWORD: "s3cret" }).clickhouse;
+
+    // Assess
+    expect(embedded).toEqual({ backend: "embedded", path: "/srv/pp/clickhouse", database: "packetpulse" });
+    expect(server).toEqual({
+      backend: "server",
+      url: "http://ch:8123",
+      username: "default",
+      password: "s3cret",
+      database: "packetpulse",
+    });
+    expect(() => loadConfig({ CLICKHOUSE_DATABASE: "bad-name" })).toThrow(/CLICKHOUSE_DATABASE/);
+  });
+});
