@@ -30,7 +30,7 @@ describe.skipIf(!composeAvailable())("docker-compose.yml", () => {
   it("declares the distributed stack with pinned images", () => {
     // Assess
     expect(Object.keys(config.services).sort()).toEqual(
-      ["functions", "kafka", "localstack", "mars", "minio", "minio-bucket"].sort(),
+      ["clickhouse", "functions", "kafka", "localstack", "mars", "minio", "minio-bucket"].sort(),
     );
     for (const [name, service] of Object.entries(config.services)) {
       expect(service.image, name).toBeDefined();
@@ -54,5 +54,6 @@ describe.skipIf(!composeAvailable())("docker-compose.yml", () => {
     expect(unknown).toEqual([]);
     expect(parsed.success).toBe(true);
     expect(environment.KAFKA_BOOTSTRAP_SERVERS).toBe("kafka:19092");
+    expect(environment.CLICKHOUSE_URL).toBe("http://clickhouse:8123");
   });
 });
