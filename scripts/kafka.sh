@@ -193,7 +193,11 @@ format_storage() {
   fi
   # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
   local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # An id starting with '-' would be read as an option by StorageTool's argument parser: draw again.
+  cluster_id="-"
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
   "$(java_bin)" -Xmx256m -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$LOG4J_FILE" \
     kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$CONFIG_FILE" \
     >"$LOG_DIR/format.log" 2>&1 || {
