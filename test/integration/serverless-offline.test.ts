@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
@@ -82,6 +83,35 @@ describe("Venus under serverless offline", () => {
     expect(ack).toMatchObject({ type: "ack", batch_id: "offline-1", accepted: 1, rejected: 1 });
     expect(ack.results[1].errors[0]).toMatchObject({ field: "speed_kmh" });
   });
+
+  it("runs Jupiter's msk trigger through the event-source plugin on what Venus stored", async () => {
+    // Prepare: what the earlier tests sent is in the sessions topic
+    const statsFile = path.join(env.PACKETPULSE_DATA_DIR!, "event-source-runtime.json");
+    type Stats = {
+      eventSources: {
+        functionName: string;
+        lag: number | null;
+        recordsProcessed: number;
+        failedInvocations: number;
+      }[];
+    };
+    const jupiter = () =>
+      existsSync(statsFile)
+        ? (JSON.parse(readFileSync(statsFile, "utf8")) as Stats).eventSources.find(
+            (s) => s.functionName === "jupiter",
+          )
+        : undefined;
+
+    // Act: the plugin writes its stats every few seconds
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !((jupiter()?.recordsProcessed ?? 0) >= 2 && jupiter()?.lag === 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+
+    // Assess
+    expect(jupiter()).toMatchObject({ lag: 0, failedInvocations: 0 });
+    expect(jupiter()!.recordsProcessed).toBeGreaterThanOrEqual(2);
+  }, 90_000);
 
   it("reports health over HTTP", async () => {
     // Act
