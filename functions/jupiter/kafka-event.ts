@@ -45,6 +45,10 @@ export class KafkaEventError extends PacketPulseError {
 
 /** Parses a Lambda Kafka event; throws a {@link KafkaEventError} naming the first wrong field. */
 export function decodeKafkaEvent(event: unknown): SessionsRecord[] {
+  // Fast path: a well-formed event is decoded without zod (which checks every header byte as a schema
+  // node and dominated a batch's cost); anything it does not accept goes through the schema for the error.
+  const fast = decodeWellFormed(event);
+  if (fast) return fast;
   const parsed = kafkaEventSchema.safeParse(event);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -68,6 +72,59 @@ export function decodeKafkaEvent(event: unknown): SessionsRecord[] {
         key: record.key ? Buffer.from(record.key, "base64") : null,
         value: Buffer.from(record.value ?? "", "base64"),
         headers,
+      });
+    }
+  }
+  return records;
+}
+
+const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value);
+
+/** The decoded records when `event` satisfies {@link kafkaEventSchema}; undefined otherwise. */
+function decodeWellFormed(event: unknown): SessionsRecord[] | undefined {
+  if (typeof event !== "object" || event === null) return undefined;
+  const { eventSource, records: groups } = event as Record<string, unknown>;
+  if (typeof eventSource !== "string" || typeof groups !== "object" || groups === null) return undefined;
+  if (Array.isArray(groups) || Object.getPrototypeOf(groups) !== Object.prototype) return undefined;
+  const records: SessionsRecord[] = [];
+  for (const list of Object.values(groups)) {
+    if (!Array.isArray(list)) return undefined;
+    for (const record of list as unknown[]) {
+      if (typeof record !== "object" || record === null || Array.isArray(record)) return undefined;
+      const { topic, partition, offset, timestamp, timestampType, key, value, headers } = record as Record<
+        string,
+        unknown
+      >;
+      if (typeof topic !== "string" || topic.length === 0) return undefined;
+      if (!isInt(partition) || partition < 0 || !isInt(offset) || offset < 0 || !isInt(timestamp)) {
+        return undefined;
+      }
+      if (timestampType !== undefined && typeof timestampType !== "string") return undefined;
+      if (key !== undefined && key !== null && typeof key !== "string") return undefined;
+      if (value !== undefined && value !== null && typeof value !== "string") return undefined;
+      const decodedHeaders: Record<string, Buffer> = {};
+      if (headers !== undefined) {
+        if (!Array.isArray(headers)) return undefined;
+        for (const header of headers as unknown[]) {
+          if (typeof header !== "object" || header === null || Array.isArray(header)) return undefined;
+          for (const name of Object.keys(header)) {
+            const bytes = (header as Record<string, unknown>)[name];
+            if (!Array.isArray(bytes)) return undefined;
+            for (const byte of bytes as unknown[]) {
+              if (!isInt(byte) || byte < 0 || byte > 255) return undefined;
+            }
+            decodedHeaders[name] = Buffer.from(bytes as number[]);
+          }
+        }
+      }
+      records.push({
+        topic,
+        partition,
+        offset,
+        timestamp,
+        key: key ? Buffer.from(key, "base64") : null,
+        value: Buffer.from((value as string | null | undefined) ?? "", "base64"),
+        headers: decodedHeaders,
       });
     }
   }

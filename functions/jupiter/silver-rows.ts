@@ -142,8 +142,7 @@ function courierPosition(event: SilverEvent) {
   return event.kind === "session_started" ? undefined : event.position;
 }
 
-function sessionRow(event: SilverEvent): SessionRow {
-  const at = iso(event.occurredAt);
+function sessionRow(event: SilverEvent, at: Iso, receivedAt: Iso): SessionRow {
   const status = statusOf(event);
   const position = courierPosition(event);
   const trip = event.kind === "session_started" || event.kind === "v1_message" ? event : undefined;
@@ -162,7 +161,7 @@ function sessionRow(event: SilverEvent): SessionRow {
     ended_at: status !== undefined && TERMINAL.has(status) ? at : null,
     first_event_at: at,
     last_event_at: at,
-    last_received_at: iso(event.receivedAt),
+    last_received_at: receivedAt,
     latest_status: status ? { at, rank: STATUS_RANK[status] ?? 0, status } : NO_STATUS,
     last_position: position ? { at, lat: position.lat, lon: position.lon } : NO_POSITION,
   };
@@ -190,8 +189,7 @@ function mergeSessionRows(a: SessionRow, b: SessionRow): SessionRow {
   };
 }
 
-function orderRow(event: SilverEvent): OrderRow {
-  const at = iso(event.occurredAt);
+function orderRow(event: SilverEvent, at: Iso): OrderRow {
   const status = statusOf(event);
   const when = (s: string) => (status === s ? at : null);
   const trip = event.kind === "session_started" || event.kind === "v1_message" ? event : undefined;
@@ -240,8 +238,7 @@ function mergeOrderRows(a: OrderRow, b: OrderRow): OrderRow {
   };
 }
 
-function vehicleRow(event: SilverEvent): VehicleRow {
-  const at = iso(event.occurredAt);
+function vehicleRow(event: SilverEvent, at: Iso): VehicleRow {
   const position = courierPosition(event);
   return {
     vehicle_id: event.vehicleId,
@@ -269,7 +266,7 @@ function mergeVehicleRows(a: VehicleRow, b: VehicleRow): VehicleRow {
   };
 }
 
-function positionRow(event: SilverEvent): SessionPositionRow | undefined {
+function positionRow(event: SilverEvent, at: Iso, receivedAt: Iso): SessionPositionRow | undefined {
   if (event.kind !== "location_ping" && event.kind !== "v1_message") return undefined;
   const ping = event.kind === "location_ping" ? event : undefined;
   return {
@@ -279,8 +276,8 @@ function positionRow(event: SilverEvent): SessionPositionRow | undefined {
     vehicle_id: event.vehicleId,
     order_id: event.orderId,
     source: event.kind,
-    occurred_at: iso(event.occurredAt),
-    received_at: iso(event.receivedAt),
+    occurred_at: at,
+    received_at: receivedAt,
     lat: event.position.lat,
     lon: event.position.lon,
     speed_kmh: ping?.speedKmh ?? null,
@@ -301,14 +298,17 @@ export function silverRows(events: readonly SilverEvent[]): SilverRows {
   const orders = new Map<string, OrderRow>();
   const vehicles = new Map<string, VehicleRow>();
   for (const event of events) {
-    const position = positionRow(event);
+    // Each time is formatted once per event, not once per table.
+    const at = iso(event.occurredAt);
+    const receivedAt = iso(event.receivedAt);
+    const position = positionRow(event, at, receivedAt);
     // The same event twice in one batch: keep the later delivery, as ReplacingMergeTree(received_at) does.
     if (position) {
       upsert(positions, event.eventId, position, (a, b) => (b.received_at >= a.received_at ? b : a));
     }
-    upsert(sessions, event.sessionId, sessionRow(event), mergeSessionRows);
-    upsert(orders, event.orderId, orderRow(event), mergeOrderRows);
-    upsert(vehicles, event.vehicleId, vehicleRow(event), mergeVehicleRows);
+    upsert(sessions, event.sessionId, sessionRow(event, at, receivedAt), mergeSessionRows);
+    upsert(orders, event.orderId, orderRow(event, at), mergeOrderRows);
+    upsert(vehicles, event.vehicleId, vehicleRow(event, at), mergeVehicleRows);
   }
   return {
     session_positions: [...positions.values()],
