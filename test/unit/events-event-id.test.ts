@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   EventContractError,
@@ -12,13 +11,10 @@ import {
   v1EventId,
 } from "#shared/events/index.ts";
 import { RFC4122_URL_NAMESPACE, uuidV5 } from "#shared/events/uuid.ts";
-
-function readExample<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`../../events/examples/${name}.json`, import.meta.url), "utf8"));
-}
+import { example } from "../helpers/examples.ts";
 
 const v1Message = (overrides: Partial<V1Message> = {}): V1Message => ({
-  ...readExample<V1Message>("v1-message"),
+  ...example<V1Message>("v1-message"),
   ...overrides,
 });
 
@@ -185,7 +181,7 @@ describe("occurredAtMs", () => {
 
   it("returns a v2 event's occurred_at with its offset applied", () => {
     // Prepare
-    const ping = readExample<V2Event>("v2-location-ping");
+    const ping = example<V2Event>("v2-location-ping");
 
     // Act
     const ms = occurredAtMs(ping);
@@ -197,7 +193,7 @@ describe("occurredAtMs", () => {
 
   it("throws EventContractError for an unparseable time", () => {
     // Prepare
-    const ping = { ...readExample<V2Event>("v2-location-ping"), occurred_at: "later" };
+    const ping = { ...example<V2Event>("v2-location-ping"), occurred_at: "later" };
 
     // Act
     const read = () => occurredAtMs(ping);

@@ -7,14 +7,12 @@ import {
   validateV2,
   validateV2BatchFrame,
 } from "#shared/events/index.ts";
+import { example, exampleText } from "../helpers/examples.ts";
 
 /** The examples in events/examples are what docs/events.md shows users; they must stay true. */
 
 const NOW = new Date("2024-05-01T10:35:00Z");
 
-const exampleText = (name: string) =>
-  readFileSync(new URL(`../../events/examples/${name}.json`, import.meta.url), "utf8");
-const example = (name: string) => JSON.parse(exampleText(name));
 const docs = () => readFileSync(new URL("../../docs/events.md", import.meta.url), "utf8");
 
 interface RejectionCase {

@@ -8,6 +8,7 @@ import {
   validateV2,
   validateV2BatchFrame,
 } from "#shared/events/index.ts";
+import { example } from "../helpers/examples.ts";
 
 const NOW = new Date("2024-05-01T10:35:00Z");
 const KNOWN_RULES = new Set<string>(VALIDATION_RULES);
@@ -27,20 +28,7 @@ function isWellFormed(result: Validation<unknown>): boolean {
   );
 }
 
-const v1Event = {
-  device_id: "934b40e5-89b9-4513-b11a-4d4eb90c8a2a",
-  vehicle_id: "f9200263-bc90-40fd-adb3-e8915f47dc48",
-  session_id: "a3e2bbc6-61a2-4ca5-9639-3323bbbd5f04",
-  order_id: "e60ae3f4-4206-4bc6-b0f4-675a2c7e6e92",
-  status: "en_route",
-  timestamp: "2024-05-01T10:31:15.250",
-  start_lat: 37.97554,
-  start_lon: 23.73483,
-  end_lat: 37.98381,
-  end_lon: 23.72754,
-  current_lat: 37.97912,
-  current_lon: 23.73121,
-};
+const v1Event = example("v1-message");
 
 const v2Fields = [
   "event_id",

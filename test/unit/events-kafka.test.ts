@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   deadLetterHeaders,
@@ -9,9 +8,7 @@ import {
   v1EventId,
   validateV2BatchFrame,
 } from "#shared/events/index.ts";
-
-const example = <T>(name: string): T =>
-  JSON.parse(readFileSync(new URL(`../../events/examples/${name}.json`, import.meta.url), "utf8"));
+import { example } from "../helpers/examples.ts";
 
 const RECEIVED_AT = new Date("2024-05-01T10:35:00.123Z");
 

@@ -1,15 +1,12 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { V1_FIELDS, type Validation, validateV1 } from "#shared/events/index.ts";
+import { example } from "../helpers/examples.ts";
 
 const NOW = new Date("2024-05-01T10:35:00Z");
 
 /** A fresh, valid v1 message per call (the example users see in docs/events.md). */
 function v1Message(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const example = JSON.parse(
-    readFileSync(new URL("../../events/examples/v1-message.json", import.meta.url), "utf8"),
-  );
-  return { ...example, ...overrides };
+  return { ...example("v1-message"), ...overrides };
 }
 
 /** `field:rule` of every issue, in order: exact assertions also catch unexpected extra issues. */

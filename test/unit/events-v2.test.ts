@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { V2_STATUSES, type Validation, validateV2 } from "#shared/events/index.ts";
+import { example as readExample } from "../helpers/examples.ts";
 
 const NOW = new Date("2024-05-01T10:35:00Z");
 
@@ -8,10 +8,7 @@ type ExampleName = "v2-session-started" | "v2-location-ping" | "v2-status-change
 
 /** A fresh, valid event per call (the examples users see in docs/events.md). */
 function example(name: ExampleName, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const event = JSON.parse(
-    readFileSync(new URL(`../../events/examples/${name}.json`, import.meta.url), "utf8"),
-  );
-  return { ...event, ...overrides };
+  return { ...readExample(name), ...overrides };
 }
 
 const sessionStarted = (overrides: Record<string, unknown> = {}) => example("v2-session-started", overrides);

@@ -9,21 +9,10 @@ import {
 import { splitStatements } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { v1EventId, validateV1 } from "#shared/events/index.ts";
+import { example } from "../helpers/examples.ts";
 
-const v1Message = {
-  device_id: "934B40E5-89B9-4513-B11A-4D4EB90C8A2A",
-  vehicle_id: "f9200263-bc90-40fd-adb3-e8915f47dc48",
-  session_id: "a3e2bbc6-61a2-4ca5-9639-3323bbbd5f04",
-  order_id: "e60ae3f4-4206-4bc6-b0f4-675a2c7e6e92",
-  status: "en_route",
-  timestamp: "2024-05-01T10:31:15.250",
-  start_lat: 37.97554,
-  start_lon: 23.73483,
-  end_lat: 37.98381,
-  end_lon: 23.72754,
-  current_lat: 37.97912,
-  current_lon: 23.73121,
-};
+// The documented example, with an upper-case device id (ids are case-insensitive).
+const v1Message = { ...example("v1-message"), device_id: "934B40E5-89B9-4513-B11A-4D4EB90C8A2A" };
 
 const record = (value: string, headers: Record<string, string> = {}, offset = 0): SessionsRecord => ({
   topic: "sessions",
