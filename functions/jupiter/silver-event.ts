@@ -41,7 +41,7 @@ export type SilverEvent = SilverEventBase &
         headingDeg: number;
         accuracyM: number;
       }
-    | { kind: "status_changed"; status: string; reason?: string; position?: Point }
+    | { kind: "status_changed"; status: string; reason: string | undefined; position: Point | undefined }
     | { kind: "v1_message"; status: string; pickup: Point; dropoff: Point; position: Point }
   );
 
@@ -100,11 +100,11 @@ export function toSilverEvent(record: SessionsRecord): SilverEventVerdict {
 function fromV1(message: V1Message, eventId: string, receivedAt: number): SilverEvent {
   return {
     kind: "v1_message",
-    eventId: eventId.toLowerCase(),
-    sessionId: message.session_id.toLowerCase(),
-    deviceId: message.device_id.toLowerCase(),
-    vehicleId: message.vehicle_id.toLowerCase(),
-    orderId: message.order_id.toLowerCase(),
+    eventId: lower(eventId),
+    sessionId: lower(message.session_id),
+    deviceId: lower(message.device_id),
+    vehicleId: lower(message.vehicle_id),
+    orderId: lower(message.order_id),
     occurredAt: occurredAtMs(message),
     receivedAt,
     status: message.status,
@@ -114,21 +114,29 @@ function fromV1(message: V1Message, eventId: string, receivedAt: number): Silver
   };
 }
 
+/** UUIDs are case-insensitive; most arrive lowercase already, and those are kept without a copy. */
+const lower = (id: string) => (/[A-Z]/.test(id) ? id.toLowerCase() : id);
+
+// The events are built as object literals of one shape per kind (no spreads): silver decodes every record of
+// every batch here, and spread copies were a large share of a batch's cost (docs/benchmarks.md).
 function fromV2(event: V2Event, receivedAt: number): SilverEvent {
-  const base: SilverEventBase = {
-    eventId: event.event_id.toLowerCase(),
-    sessionId: event.session_id.toLowerCase(),
-    deviceId: event.device_id.toLowerCase(),
-    vehicleId: event.vehicle_id.toLowerCase(),
-    orderId: event.order_id.toLowerCase(),
-    occurredAt: occurredAtMs(event),
-    receivedAt,
-  };
+  const eventId = lower(event.event_id);
+  const sessionId = lower(event.session_id);
+  const deviceId = lower(event.device_id);
+  const vehicleId = lower(event.vehicle_id);
+  const orderId = lower(event.order_id);
+  const occurredAt = occurredAtMs(event);
   switch (event.event_type) {
     case "session_started":
       return {
-        ...base,
         kind: "session_started",
+        eventId,
+        sessionId,
+        deviceId,
+        vehicleId,
+        orderId,
+        occurredAt,
+        receivedAt,
         pickup: { lat: event.pickup_lat, lon: event.pickup_lon },
         dropoff: { lat: event.dropoff_lat, lon: event.dropoff_lon },
         vehicleType: event.vehicle_type,
@@ -136,8 +144,14 @@ function fromV2(event: V2Event, receivedAt: number): SilverEvent {
       };
     case "location_ping":
       return {
-        ...base,
         kind: "location_ping",
+        eventId,
+        sessionId,
+        deviceId,
+        vehicleId,
+        orderId,
+        occurredAt,
+        receivedAt,
         position: { lat: event.lat, lon: event.lon },
         speedKmh: event.speed_kmh,
         headingDeg: event.heading_deg,
@@ -145,13 +159,18 @@ function fromV2(event: V2Event, receivedAt: number): SilverEvent {
       };
     case "status_changed":
       return {
-        ...base,
         kind: "status_changed",
+        eventId,
+        sessionId,
+        deviceId,
+        vehicleId,
+        orderId,
+        occurredAt,
+        receivedAt,
         status: event.status,
-        ...(event.reason === undefined ? {} : { reason: event.reason }),
-        ...(event.lat === undefined || event.lon === undefined
-          ? {}
-          : { position: { lat: event.lat, lon: event.lon } }),
+        reason: event.reason,
+        position:
+          event.lat === undefined || event.lon === undefined ? undefined : { lat: event.lat, lon: event.lon },
       };
   }
 }

@@ -28,6 +28,40 @@ export interface SessionPositionRow {
   v1_status: string | null;
 }
 
+/** The columns of a {@link SessionPositionRow}, in the order {@link positionsCsv} writes them. */
+export const POSITION_COLUMNS = [
+  "event_id",
+  "session_id",
+  "device_id",
+  "vehicle_id",
+  "order_id",
+  "source",
+  "occurred_at",
+  "received_at",
+  "lat",
+  "lon",
+  "speed_kmh",
+  "heading_deg",
+  "accuracy_m",
+  "v1_status",
+] as const satisfies readonly (keyof SessionPositionRow)[];
+
+/** A CSV field as ClickHouse reads it: `\N` for NULL, strings quoted with inner quotes doubled. */
+function csvField(value: string | number | null): string {
+  if (value === null) return "\\N";
+  if (typeof value === "number") return String(value);
+  return `"${value.includes('"') ? value.replaceAll('"', '""') : value}"`;
+}
+
+/** Position rows as CSV lines in {@link POSITION_COLUMNS} order. */
+export function positionsCsv(rows: readonly SessionPositionRow[]): string {
+  let out = "";
+  for (const row of rows) {
+    out += `${csvField(row.event_id)},${csvField(row.session_id)},${csvField(row.device_id)},${csvField(row.vehicle_id)},${csvField(row.order_id)},${csvField(row.source)},${csvField(row.occurred_at)},${csvField(row.received_at)},${csvField(row.lat)},${csvField(row.lon)},${csvField(row.speed_kmh)},${csvField(row.heading_deg)},${csvField(row.accuracy_m)},${csvField(row.v1_status)}\n`;
+  }
+  return out;
+}
+
 export interface SessionRow {
   session_id: string;
   device_id: string;
@@ -104,31 +138,45 @@ const NO_POSITION: PositionTuple = { at: EPOCH, lat: 0, lon: 0 };
 const iso = (ms: number): Iso => new Date(ms).toISOString();
 
 // ISO strings from toISOString have one fixed width, so they compare as times.
-type Comparable = string | number | null;
-function compare(a: readonly Comparable[], b: readonly Comparable[]): number {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ?? null;
-    const y = b[i] ?? null;
-    if (x === y) continue;
-    return (x as string | number) < (y as string | number) ? -1 : 1;
-  }
-  return 0;
-}
 /** ClickHouse's min/max on a Nullable column: NULLs are skipped. */
-function minOf<T extends Comparable>(a: T | null, b: T | null): T | null {
+function minOf<T extends string | number>(a: T | null, b: T | null): T | null {
   if (a === null) return b;
   if (b === null) return a;
   return b < a ? b : a;
 }
-function maxOf<T extends Comparable>(a: T | null, b: T | null): T | null {
+function maxOf<T extends string | number>(a: T | null, b: T | null): T | null {
   if (a === null) return b;
   if (b === null) return a;
   return b > a ? b : a;
 }
+/** ClickHouse's max of a tuple: element by element. */
 const maxStatus = (a: StatusTuple, b: StatusTuple) =>
-  compare([b.at, b.rank, b.status], [a.at, a.rank, a.status]) > 0 ? b : a;
+  b.at !== a.at
+    ? b.at > a.at
+      ? b
+      : a
+    : b.rank !== a.rank
+      ? b.rank > a.rank
+        ? b
+        : a
+      : b.status > a.status
+        ? b
+        : a;
 const maxPosition = (a: PositionTuple, b: PositionTuple) =>
-  compare([b.at, b.lat, b.lon], [a.at, a.lat, a.lon]) > 0 ? b : a;
+  b.at !== a.at ? (b.at > a.at ? b : a) : b.lat !== a.lat ? (b.lat > a.lat ? b : a) : b.lon > a.lon ? b : a;
+type SessionTuple = VehicleRow["last_session"];
+const maxSession = (a: SessionTuple, b: SessionTuple) =>
+  b.at !== a.at
+    ? b.at > a.at
+      ? b
+      : a
+    : b.session_id !== a.session_id
+      ? b.session_id > a.session_id
+        ? b
+        : a
+      : b.device_id > a.device_id
+        ? b
+        : a;
 
 /** The status an event reports: v2 status_changed, v1 status, and session_started means "started". */
 function statusOf(event: SilverEvent): string | undefined {
@@ -167,26 +215,25 @@ function sessionRow(event: SilverEvent, at: Iso, receivedAt: Iso): SessionRow {
   };
 }
 
+/** Folds `b` into `a` (a batch's own accumulator, never shared) with the tables' aggregate functions. */
 function mergeSessionRows(a: SessionRow, b: SessionRow): SessionRow {
-  return {
-    session_id: a.session_id,
-    device_id: maxOf(a.device_id, b.device_id)!,
-    vehicle_id: maxOf(a.vehicle_id, b.vehicle_id)!,
-    order_id: maxOf(a.order_id, b.order_id)!,
-    vehicle_type: maxOf(a.vehicle_type, b.vehicle_type),
-    pickup_lat: maxOf(a.pickup_lat, b.pickup_lat),
-    pickup_lon: maxOf(a.pickup_lon, b.pickup_lon),
-    dropoff_lat: maxOf(a.dropoff_lat, b.dropoff_lat),
-    dropoff_lon: maxOf(a.dropoff_lon, b.dropoff_lon),
-    started_at: minOf(a.started_at, b.started_at),
-    promised_at: maxOf(a.promised_at, b.promised_at),
-    ended_at: minOf(a.ended_at, b.ended_at),
-    first_event_at: minOf(a.first_event_at, b.first_event_at)!,
-    last_event_at: maxOf(a.last_event_at, b.last_event_at)!,
-    last_received_at: maxOf(a.last_received_at, b.last_received_at)!,
-    latest_status: maxStatus(a.latest_status, b.latest_status),
-    last_position: maxPosition(a.last_position, b.last_position),
-  };
+  a.device_id = maxOf(a.device_id, b.device_id)!;
+  a.vehicle_id = maxOf(a.vehicle_id, b.vehicle_id)!;
+  a.order_id = maxOf(a.order_id, b.order_id)!;
+  a.vehicle_type = maxOf(a.vehicle_type, b.vehicle_type);
+  a.pickup_lat = maxOf(a.pickup_lat, b.pickup_lat);
+  a.pickup_lon = maxOf(a.pickup_lon, b.pickup_lon);
+  a.dropoff_lat = maxOf(a.dropoff_lat, b.dropoff_lat);
+  a.dropoff_lon = maxOf(a.dropoff_lon, b.dropoff_lon);
+  a.started_at = minOf(a.started_at, b.started_at);
+  a.promised_at = maxOf(a.promised_at, b.promised_at);
+  a.ended_at = minOf(a.ended_at, b.ended_at);
+  a.first_event_at = minOf(a.first_event_at, b.first_event_at)!;
+  a.last_event_at = maxOf(a.last_event_at, b.last_event_at)!;
+  a.last_received_at = maxOf(a.last_received_at, b.last_received_at)!;
+  a.latest_status = maxStatus(a.latest_status, b.latest_status);
+  a.last_position = maxPosition(a.last_position, b.last_position);
+  return a;
 }
 
 function orderRow(event: SilverEvent, at: Iso): OrderRow {
@@ -216,26 +263,24 @@ function orderRow(event: SilverEvent, at: Iso): OrderRow {
 }
 
 function mergeOrderRows(a: OrderRow, b: OrderRow): OrderRow {
-  return {
-    order_id: a.order_id,
-    session_id: maxOf(a.session_id, b.session_id)!,
-    device_id: maxOf(a.device_id, b.device_id)!,
-    vehicle_id: maxOf(a.vehicle_id, b.vehicle_id)!,
-    pickup_lat: maxOf(a.pickup_lat, b.pickup_lat),
-    pickup_lon: maxOf(a.pickup_lon, b.pickup_lon),
-    dropoff_lat: maxOf(a.dropoff_lat, b.dropoff_lat),
-    dropoff_lon: maxOf(a.dropoff_lon, b.dropoff_lon),
-    promised_at: maxOf(a.promised_at, b.promised_at),
-    created_at: minOf(a.created_at, b.created_at),
-    picked_up_at: minOf(a.picked_up_at, b.picked_up_at),
-    delivered_at: minOf(a.delivered_at, b.delivered_at),
-    failed_at: minOf(a.failed_at, b.failed_at),
-    cancelled_at: minOf(a.cancelled_at, b.cancelled_at),
-    end_reason: maxOf(a.end_reason, b.end_reason),
-    first_event_at: minOf(a.first_event_at, b.first_event_at)!,
-    last_event_at: maxOf(a.last_event_at, b.last_event_at)!,
-    latest_status: maxStatus(a.latest_status, b.latest_status),
-  };
+  a.session_id = maxOf(a.session_id, b.session_id)!;
+  a.device_id = maxOf(a.device_id, b.device_id)!;
+  a.vehicle_id = maxOf(a.vehicle_id, b.vehicle_id)!;
+  a.pickup_lat = maxOf(a.pickup_lat, b.pickup_lat);
+  a.pickup_lon = maxOf(a.pickup_lon, b.pickup_lon);
+  a.dropoff_lat = maxOf(a.dropoff_lat, b.dropoff_lat);
+  a.dropoff_lon = maxOf(a.dropoff_lon, b.dropoff_lon);
+  a.promised_at = maxOf(a.promised_at, b.promised_at);
+  a.created_at = minOf(a.created_at, b.created_at);
+  a.picked_up_at = minOf(a.picked_up_at, b.picked_up_at);
+  a.delivered_at = minOf(a.delivered_at, b.delivered_at);
+  a.failed_at = minOf(a.failed_at, b.failed_at);
+  a.cancelled_at = minOf(a.cancelled_at, b.cancelled_at);
+  a.end_reason = maxOf(a.end_reason, b.end_reason);
+  a.first_event_at = minOf(a.first_event_at, b.first_event_at)!;
+  a.last_event_at = maxOf(a.last_event_at, b.last_event_at)!;
+  a.latest_status = maxStatus(a.latest_status, b.latest_status);
+  return a;
 }
 
 function vehicleRow(event: SilverEvent, at: Iso): VehicleRow {
@@ -251,19 +296,12 @@ function vehicleRow(event: SilverEvent, at: Iso): VehicleRow {
 }
 
 function mergeVehicleRows(a: VehicleRow, b: VehicleRow): VehicleRow {
-  const bLater =
-    compare(
-      [b.last_session.at, b.last_session.session_id, b.last_session.device_id],
-      [a.last_session.at, a.last_session.session_id, a.last_session.device_id],
-    ) > 0;
-  return {
-    vehicle_id: a.vehicle_id,
-    vehicle_type: maxOf(a.vehicle_type, b.vehicle_type),
-    first_seen_at: minOf(a.first_seen_at, b.first_seen_at)!,
-    last_seen_at: maxOf(a.last_seen_at, b.last_seen_at)!,
-    last_position: maxPosition(a.last_position, b.last_position),
-    last_session: bLater ? b.last_session : a.last_session,
-  };
+  a.vehicle_type = maxOf(a.vehicle_type, b.vehicle_type);
+  a.first_seen_at = minOf(a.first_seen_at, b.first_seen_at)!;
+  a.last_seen_at = maxOf(a.last_seen_at, b.last_seen_at)!;
+  a.last_position = maxPosition(a.last_position, b.last_position);
+  a.last_session = maxSession(a.last_session, b.last_session);
+  return a;
 }
 
 function positionRow(event: SilverEvent, at: Iso, receivedAt: Iso): SessionPositionRow | undefined {

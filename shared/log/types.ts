@@ -45,6 +45,11 @@ export interface ConsumerOptions {
   /** Upper bound on records handed to one `eachBatch` call. */
   maxBatchSize?: number;
   /**
+   * How many partitions' batches may be in `eachBatch` at once (default 1). A partition never has two
+   * batches in flight, so records of one partition are still handed over in offset order.
+   */
+  partitionsConsumedConcurrently?: number;
+  /**
    * Called with records of one partition, in offset order. When it resolves, the offset after the last
    * record is committed for the group; when it rejects, nothing is committed and the consumer stops with
    * that error (see `LogConsumer.done`).

@@ -128,6 +128,8 @@ export class EventSourcePoller {
         topics: [spec.topic],
         fromBeginning: spec.startingPosition !== "LATEST",
         maxBatchSize: spec.batchSize,
+        // As on Lambda: one batch in flight per partition, the partitions of the topic side by side.
+        partitionsConsumedConcurrently: partitions,
         eachBatch: (batch) => this.onBatch(batch),
       });
       this.consumer = consumer;

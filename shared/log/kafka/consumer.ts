@@ -143,7 +143,7 @@ export class KafkaLogConsumer implements LogConsumer {
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
         eachBatch: (payload) => this.handleBatch(payload),
       });
     } catch (error) {

@@ -67,6 +67,7 @@ export class SqliteConsumer implements LogConsumer {
 
   private readonly owner: LeaseOwner;
   private readonly maxBatchSize: number;
+  private readonly concurrency: number;
   private topics: TopicMeta[] = [];
   private assignments: Assignment[] = [];
   private readonly positions = new Map<string, number>();
@@ -91,6 +92,13 @@ export class SqliteConsumer implements LogConsumer {
       throw new EventLogError(`maxBatchSize must be a positive whole number, got ${options.maxBatchSize}`);
     }
     this.maxBatchSize = maxBatchSize;
+    const concurrency = options.partitionsConsumedConcurrently ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new EventLogError(
+        `partitionsConsumedConcurrently must be a positive whole number, got ${options.partitionsConsumedConcurrently}`,
+      );
+    }
+    this.concurrency = concurrency;
     this.groupId = options.groupId;
     this.owner = {
       groupId: options.groupId,
@@ -155,34 +163,49 @@ export class SqliteConsumer implements LogConsumer {
     }
   }
 
-  /** One batch from each owned partition that has records, round-robin. Returns whether anything was read. */
+  /**
+   * One batch from each owned partition that has records, round-robin, with up to
+   * `partitionsConsumedConcurrently` partitions in `eachBatch` at once. Returns whether anything was read.
+   */
   private async deliverRound(): Promise<boolean> {
     const assignments = this.assignments;
     if (assignments.length === 0) return false;
-    let delivered = false;
     const start = this.cursor % assignments.length;
     this.cursor = start + 1;
-    for (let i = 0; i < assignments.length && !this.stopping; i++) {
-      const assignment = assignments[(start + i) % assignments.length]!;
-      const position = this.positions.get(assignment.key);
-      if (position === undefined) continue; // lost at the last heartbeat
-      const stored = this.context.store.fetch(assignment.ref, position, this.maxBatchSize);
-      if (stored.length === 0) continue;
-      await this.options.eachBatch({
-        topic: assignment.topic,
-        partition: assignment.ref.partition,
-        records: stored.map((row) => this.toConsumedRecord(assignment, row)),
-      });
-      const next = stored[stored.length - 1]!.record_offset + 1;
-      if (this.context.store.commit(this.owner, assignment.ref, next, this.context.clock())) {
-        this.positions.set(assignment.key, next);
-      } else {
-        // Another member took the partition while this batch ran: its commit wins, ours is dropped.
-        this.positions.delete(assignment.key);
+    const order = assignments.map((_, i) => assignments[(start + i) % assignments.length]!);
+    let delivered = false;
+    let next = 0;
+    const lane = async () => {
+      while (next < order.length && !this.stopping) {
+        if (await this.deliverPartition(order[next++]!)) delivered = true;
       }
-      delivered = true;
-    }
+    };
+    const lanes = Math.min(this.concurrency, order.length);
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
     return delivered;
+  }
+
+  /** Fetches one batch of a partition, hands it over, and commits after it. Returns whether there was one. */
+  private async deliverPartition(assignment: Assignment): Promise<boolean> {
+    const position = this.positions.get(assignment.key);
+    if (position === undefined) return false; // lost at the last heartbeat
+    const stored = this.context.store.fetch(assignment.ref, position, this.maxBatchSize);
+    if (stored.length === 0) return false;
+    await this.options.eachBatch({
+      topic: assignment.topic,
+      partition: assignment.ref.partition,
+      records: stored.map((row) => this.toConsumedRecord(assignment, row)),
+    });
+    const next = stored[stored.length - 1]!.record_offset + 1;
+    if (this.context.store.commit(this.owner, assignment.ref, next, this.context.clock())) {
+      this.positions.set(assignment.key, next);
+    } else {
+      // Another member took the partition while this batch ran: its commit wins, ours is dropped.
+      this.positions.delete(assignment.key);
+    }
+    return true;
   }
 
   private toConsumedRecord(assignment: Assignment, row: StoredRecord): ConsumedRecord {
