@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PacketPulseError } from "#shared/errors.ts";
+import { inProcessRecord } from "#shared/runtime/kafkaEvent.ts";
 
 /**
  * Lambda's Kafka event (MSK and self-managed share it): records grouped by "topic-partition", base64 key
@@ -47,7 +48,7 @@ export class KafkaEventError extends PacketPulseError {
 export function decodeKafkaEvent(event: unknown): SessionsRecord[] {
   // Fast path: a well-formed event is decoded without zod (which checks every header byte as a schema
   // node and dominated a batch's cost); anything it does not accept goes through the schema for the error.
-  const fast = decodeWellFormed(event);
+  const fast = decodeInProcess(event) ?? decodeWellFormed(event);
   if (fast) return fast;
   const parsed = kafkaEventSchema.safeParse(event);
   if (!parsed.success) {
@@ -72,6 +73,34 @@ export function decodeKafkaEvent(event: unknown): SessionsRecord[] {
         key: record.key ? Buffer.from(record.key, "base64") : null,
         value: Buffer.from(record.value ?? "", "base64"),
         headers,
+      });
+    }
+  }
+  return records;
+}
+
+/**
+ * The records of an event the event-source runtime built in this process, read from the log records
+ * themselves (no base64 decoding); undefined when any record is not such a record.
+ */
+function decodeInProcess(event: unknown): SessionsRecord[] | undefined {
+  if (typeof event !== "object" || event === null) return undefined;
+  const groups = (event as { records?: unknown }).records;
+  if (typeof groups !== "object" || groups === null) return undefined;
+  const records: SessionsRecord[] = [];
+  for (const list of Object.values(groups)) {
+    if (!Array.isArray(list)) return undefined;
+    for (const eventRecord of list as unknown[]) {
+      const source = inProcessRecord(eventRecord);
+      if (source === undefined) return undefined;
+      records.push({
+        topic: source.topic,
+        partition: source.partition,
+        offset: Number(source.offset),
+        timestamp: source.timestamp,
+        key: source.key,
+        value: source.value ?? Buffer.alloc(0),
+        headers: source.headers,
       });
     }
   }

@@ -7,22 +7,87 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** "topic-partition", the key of `records` and the `partition` of a batch item failure. */
 export const partitionKey = (topic: string, partition: number) => `${topic}-${partition}`;
 
+/** Links an event record to the log record it was made from (see {@link inProcessRecord}). */
+const SOURCE_RECORD = Symbol("packetpulse.sourceRecord");
+
+type LinkedRecord = KafkaEventRecord & { [SOURCE_RECORD]?: ConsumedRecord };
+
+const LAZY_FIELDS = {
+  key: (record: ConsumedRecord) => record.key?.toString("base64"),
+  value: (record: ConsumedRecord) => (record.value ?? Buffer.alloc(0)).toString("base64"),
+  headers: (record: ConsumedRecord) =>
+    Object.entries(record.headers).map(([name, value]) => ({ [name]: Array.from(value) })),
+} as const;
+
+/**
+ * Own, enumerable properties computed from the source record on first read, then kept as plain values. The
+ * event looks and serialises exactly like Lambda's; only the base64 and byte-array work waits until someone
+ * reads it. Assigning to one replaces the value and unlinks the record from its source. The accessors are
+ * shared by every record (they read `this`), so building an event allocates no functions per record.
+ */
+function settle(target: LinkedRecord, name: string, value: unknown) {
+  Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+  return value;
+}
+
+function lazyDescriptor(name: keyof typeof LAZY_FIELDS): PropertyDescriptor {
+  return {
+    enumerable: true,
+    configurable: true,
+    get(this: LinkedRecord) {
+      return settle(this, name, LAZY_FIELDS[name](this[SOURCE_RECORD]!));
+    },
+    set(this: LinkedRecord, value: unknown) {
+      // The bytes were replaced: the source record no longer describes this event record.
+      const source = this[SOURCE_RECORD];
+      if (source !== undefined) {
+        for (const other of Object.keys(LAZY_FIELDS) as (keyof typeof LAZY_FIELDS)[]) {
+          if (other !== name && Object.getOwnPropertyDescriptor(this, other)?.get) {
+            settle(this, other, LAZY_FIELDS[other](source));
+          }
+        }
+        this[SOURCE_RECORD] = undefined;
+      }
+      settle(this, name, value);
+    },
+  };
+}
+
+const WITH_KEY: PropertyDescriptorMap = {
+  key: lazyDescriptor("key"),
+  value: lazyDescriptor("value"),
+  headers: lazyDescriptor("headers"),
+};
+const WITHOUT_KEY: PropertyDescriptorMap = { value: WITH_KEY.value!, headers: WITH_KEY.headers! };
+
 /**
  * One record as Lambda hands it over: base64 key and value, CreateTime timestamp, and headers as one object
  * per header mapping its name to the value's bytes (https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html).
+ * `key`, `value` and `headers` are computed when first read: an in-process handler of this project reads the
+ * bytes through {@link inProcessRecord} instead and skips the base64 round trip.
  */
 export function toEventRecord(record: ConsumedRecord): KafkaEventRecord {
-  return {
+  const out = {
     topic: record.topic,
     partition: record.partition,
     offset: Number(record.offset),
     timestamp: record.timestamp,
     timestampType: "CREATE_TIME",
-    // A record without a key has no `key` field in Lambda's event.
-    ...(record.key === null ? {} : { key: record.key.toString("base64") }),
-    value: (record.value ?? Buffer.alloc(0)).toString("base64"),
-    headers: Object.entries(record.headers).map(([name, value]) => ({ [name]: [...value] })),
-  };
+  } as LinkedRecord;
+  Object.defineProperty(out, SOURCE_RECORD, { value: record, writable: true, configurable: true });
+  // A record without a key has no `key` field in Lambda's event.
+  Object.defineProperties(out, record.key === null ? WITHOUT_KEY : WITH_KEY);
+  return out;
+}
+
+/**
+ * The log record an event record was built from, when the event was built in this process by this runtime
+ * and its key, value and headers were not replaced since; undefined otherwise (an event from a file, from
+ * another process, or from AWS). Handlers use it to read the bytes without decoding base64.
+ */
+export function inProcessRecord(eventRecord: unknown): ConsumedRecord | undefined {
+  if (typeof eventRecord !== "object" || eventRecord === null) return undefined;
+  return (eventRecord as { [SOURCE_RECORD]?: ConsumedRecord })[SOURCE_RECORD];
 }
 
 /** The event for records of one or more partitions (offset order kept within each partition). */

@@ -250,6 +250,50 @@ export function describeEventLogContract(
     );
 
     it(
+      "hands batches of several partitions over side by side, never two of one partition",
+      async () => {
+        // Prepare
+        const { log } = handle;
+        const topic = uniqueName("concurrent");
+        await log.ensureTopics([{ topic, partitions: 3 }]);
+        await log.append(topic, recordsFor(90, "value", 30));
+        const inFlight = new Map<number, number>();
+        let mostAtOnce = 0;
+        let samePartitionOverlap = false;
+        const { records } = collect(log, {
+          groupId: uniqueName("group"),
+          topics: [topic],
+          fromBeginning: true,
+          maxBatchSize: 5,
+          partitionsConsumedConcurrently: 3,
+          eachBatch: async (batch) => {
+            const running = inFlight.get(batch.partition) ?? 0;
+            if (running > 0) samePartitionOverlap = true;
+            inFlight.set(batch.partition, running + 1);
+            mostAtOnce = Math.max(mostAtOnce, [...inFlight.values()].filter((n) => n > 0).length);
+            await sleep(40);
+            inFlight.set(batch.partition, inFlight.get(batch.partition)! - 1);
+          },
+        });
+
+        // Act
+        await receive(records, 90);
+
+        // Assess
+        expect(records).toHaveLength(90);
+        expect(mostAtOnce).toBeGreaterThan(1);
+        expect(samePartitionOverlap).toBe(false);
+        for (const partition of [0, 1, 2]) {
+          expectConsecutive(
+            records.filter((record) => record.partition === partition).map((record) => record.offset),
+            0n,
+          );
+        }
+      },
+      testTimeoutMs,
+    );
+
+    it(
       "commits nothing when eachBatch throws, so the group receives those records again",
       async () => {
         // Prepare

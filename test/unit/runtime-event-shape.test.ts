@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { decodeKafkaEvent } from "#functions/jupiter/kafka-event.ts";
 import type { ConsumedRecord } from "#shared/log/types.ts";
 import { buildKafkaEvent, type EventSourceSpec, type KafkaEvent } from "#shared/runtime/index.ts";
-import { chunkByPayload, MAX_PAYLOAD_BYTES } from "#shared/runtime/kafkaEvent.ts";
+import { chunkByPayload, inProcessRecord, MAX_PAYLOAD_BYTES } from "#shared/runtime/kafkaEvent.ts";
 import { readFixture } from "#shared/runtime/replay.ts";
 
 function fixture(name: string): KafkaEvent {
@@ -123,5 +124,38 @@ describe("Kafka event shape", () => {
       const event = buildKafkaEvent(spec(fixture("msk-sessions.json")), chunk);
       expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(MAX_PAYLOAD_BYTES);
     }
+  });
+
+  it("gives an in-process handler the log records, and a handler that replaces a value sees its own bytes", () => {
+    // Prepare
+    const expected = fixture("msk-sessions.json");
+    const records = recordsOf(expected);
+    const event = buildKafkaEvent(spec(expected), records);
+    const replaced = buildKafkaEvent(spec(expected), records);
+    const first = replaced.records["sessions-0"]![0]!;
+
+    // Act
+    first.value = Buffer.from('{"replaced":true}').toString("base64");
+
+    // Assess
+    expect(inProcessRecord(event.records["sessions-0"]![0])).toBe(records[0]);
+    expect(decodeKafkaEvent(event).map((r) => r.value.toString())).toEqual(
+      records.map((r) => r.value!.toString()),
+    );
+    expect(inProcessRecord(first)).toBeUndefined();
+    const decoded = decodeKafkaEvent(replaced);
+    expect(decoded[0]!.value.toString()).toBe('{"replaced":true}');
+    expect(decoded[0]!.headers).toEqual(records[0]!.headers);
+    expect(Object.keys(first)).toEqual([
+      "topic",
+      "partition",
+      "offset",
+      "timestamp",
+      "timestampType",
+      "key",
+      "value",
+      "headers",
+    ]);
+    expect(inProcessRecord(JSON.parse(JSON.stringify(event)).records["sessions-0"][0])).toBeUndefined();
   });
 });
