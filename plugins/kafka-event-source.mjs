@@ -5,8 +5,12 @@
  * from dist/ (run `npm run build` first; `npm run offline` does). It stops on `offline:start:end`.
  *
  * It also teaches the framework's schema the event source mapping settings Lambda has for Kafka but osls
- * does not know (partial batch responses, retries, record age, bisect, a Kafka on-failure destination), so
- * serverless.yml can declare them without validation warnings. See docs/event-source-runtime.md.
+ * does not know (partial batch responses, retries, record age, bisect, a Kafka on-failure destination),
+ * so serverless.yml can declare them without validation warnings, and writes them into
+ * the `AWS::Lambda::EventSourceMapping` resources osls compiles (`serverless package` / `deploy`). Lambda
+ * accepts Kafka error handling only in provisioned mode, so a mapping that uses any of it gets a
+ * `ProvisionedPollerConfig` (the event's `provisionedPollerConfig`, or Lambda's defaults 1 and 200).
+ * See docs/event-source-runtime.md.
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -31,6 +35,35 @@ const kafkaMappingProperties = {
   },
 };
 
+/** Lambda's defaults for provisioned pollers (kafka-scaling-modes: provisioned mode). */
+const DEFAULT_POLLERS = { MinimumPollers: 1, MaximumPollers: 200 };
+
+/**
+ * The CloudFormation properties for the settings of one msk/kafka event that osls leaves out of the
+ * compiled event source mapping; an empty object when the event uses none of them.
+ */
+export function errorHandlingProperties(event) {
+  const properties = {};
+  if (event.functionResponseTypes) properties.FunctionResponseTypes = event.functionResponseTypes;
+  if (event.maximumRetryAttempts !== undefined) properties.MaximumRetryAttempts = event.maximumRetryAttempts;
+  if (event.maximumRecordAgeInSeconds !== undefined) {
+    properties.MaximumRecordAgeInSeconds = event.maximumRecordAgeInSeconds;
+  }
+  if (event.bisectBatchOnFunctionError !== undefined) {
+    properties.BisectBatchOnFunctionError = event.bisectBatchOnFunctionError;
+  }
+  if (event.destinationConfig?.onFailure?.destination) {
+    properties.DestinationConfig = {
+      OnFailure: { Destination: event.destinationConfig.onFailure.destination },
+    };
+  }
+  // osls compiles provisionedPollerConfig itself; Lambda's defaults are filled in when the event has none.
+  if (Object.keys(properties).length > 0 && !event.provisionedPollerConfig) {
+    properties.ProvisionedPollerConfig = { ...DEFAULT_POLLERS };
+  }
+  return properties;
+}
+
 export default class KafkaEventSourcePlugin {
   constructor(serverless, _cliOptions, utils) {
     this.serverless = serverless;
@@ -44,10 +77,38 @@ export default class KafkaEventSourcePlugin {
     // `offline:start` (listed before serverless-offline, this plugin's hook runs first) and exits on a
     // signal without an end hook: uncommitted records are then delivered again at the next start.
     this.hooks = {
+      "after:package:compileEvents": () => this.compileErrorHandling(),
       "offline:start": () => this.start(),
       "offline:start:init": () => this.start(),
       "offline:start:end": () => this.stop(),
     };
+  }
+
+  /** Adds each msk/kafka event's error-handling settings to the event source mapping osls compiled for it. */
+  compileErrorHandling() {
+    const resources = this.serverless.service.provider.compiledCloudFormationTemplate?.Resources ?? {};
+    const naming = this.serverless.getProvider("aws").naming;
+    for (const [functionName, fn] of Object.entries(this.serverless.service.functions ?? {})) {
+      const lambdaLogicalId = naming.getLambdaLogicalId(functionName);
+      for (const entry of fn.events ?? []) {
+        const event = entry?.msk ?? entry?.kafka;
+        if (!event) continue;
+        const properties = errorHandlingProperties(event);
+        if (Object.keys(properties).length === 0) continue;
+        const mapping = Object.entries(resources).find(
+          ([, resource]) =>
+            resource.Type === "AWS::Lambda::EventSourceMapping" &&
+            resource.Properties?.FunctionName?.["Fn::GetAtt"]?.[0] === lambdaLogicalId &&
+            (resource.Properties?.Topics ?? []).includes(event.topic),
+        );
+        if (!mapping) {
+          throw new Error(
+            `No compiled event source mapping for ${functionName}'s ${entry.msk ? "msk" : "kafka"} event on ${event.topic}`,
+          );
+        }
+        Object.assign(mapping[1].Properties, properties);
+      }
+    }
   }
 
   say(line) {
