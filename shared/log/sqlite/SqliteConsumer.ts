@@ -47,9 +47,9 @@ function processIsAlive(pid: number): boolean {
 function decodeHeaders(headers: string | null): Record<string, Buffer> {
   if (headers === null) return {};
   const parsed = JSON.parse(headers) as Record<string, string>;
-  return Object.fromEntries(
-    Object.entries(parsed).map(([name, value]) => [name, Buffer.from(value, "utf8")]),
-  );
+  const decoded: Record<string, Buffer> = {};
+  for (const name of Object.keys(parsed)) decoded[name] = Buffer.from(parsed[name]!, "utf8");
+  return decoded;
 }
 
 /**
