@@ -366,16 +366,18 @@ function manifestFile(
       upperBound: present.length ? serializeValue("int", Math.max(...present)) : null,
     };
   });
-  const sequenceNumbers = entries.map((e) => e.sequenceNumber ?? sequenceNumber);
+  let minSequenceNumber = sequenceNumber;
+  for (const entry of entries) {
+    const n = entry.sequenceNumber ?? sequenceNumber;
+    if (rewrittenFrom && n < minSequenceNumber) minSequenceNumber = n;
+  }
   return {
     manifestPath: path,
     manifestLength: BigInt(length),
     partitionSpecId: specId,
     content: 0,
     sequenceNumber,
-    minSequenceNumber: rewrittenFrom
-      ? sequenceNumbers.reduce((a, b) => (b < a ? b : a), sequenceNumber)
-      : sequenceNumber,
+    minSequenceNumber,
     addedSnapshotId: snapshotId,
     addedFilesCount: of(1).length,
     existingFilesCount: of(0).length,

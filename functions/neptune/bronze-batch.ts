@@ -1,0 +1,165 @@
+import { partitionKey, type SessionsRecord } from "#functions/jupiter/kafka-event.ts";
+import {
+  type DataFile,
+  dataFileName,
+  encodeDataFile,
+  IcebergError,
+  type IcebergTable,
+  type Snapshot,
+} from "#shared/iceberg/index.ts";
+import { type BronzeRow, columnsByDay, toBronzeRow } from "./bronze-rows.ts";
+import { PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
+import type { BronzeDeadLetter, BronzeDeadLetterSink } from "./dead-letter.ts";
+
+/**
+ * Snapshot summary property holding the last offset of a topic-partition that is in the table:
+ * `packetpulse.offsets.sessions-0 = 41`. Every Neptune snapshot carries the whole map forward (and so does
+ * compaction), so the current snapshot alone says what is in the table.
+ */
+export const OFFSET_PROPERTY_PREFIX = "packetpulse.offsets.";
+
+/** Last committed offset per "topic-partition", from a snapshot's summary. */
+export function committedOffsets(snapshot: Snapshot | undefined): Map<string, number> {
+  const offsets = new Map<string, number>();
+  for (const [key, value] of Object.entries(snapshot?.summary ?? {})) {
+    if (key.startsWith(OFFSET_PROPERTY_PREFIX))
+      offsets.set(key.slice(OFFSET_PROPERTY_PREFIX.length), Number(value));
+  }
+  return offsets;
+}
+
+/** The offset properties of a snapshot after `records`: the base's, raised to the batch's last offsets. */
+export function offsetProperties(base: Snapshot | undefined, records: readonly SessionsRecord[]) {
+  const offsets = committedOffsets(base);
+  for (const record of records) {
+    const key = partitionKey(record);
+    offsets.set(key, Math.max(offsets.get(key) ?? -1, record.offset));
+  }
+  return Object.fromEntries(
+    [...offsets].map(([key, offset]) => [`${OFFSET_PROPERTY_PREFIX}${key}`, String(offset)]),
+  );
+}
+
+/** Spaces commits of small batches: at most one commit per interval per process and table. */
+export class CommitPacer {
+  private last = 0;
+  constructor(
+    private readonly intervalMs: number,
+    private readonly rowsThreshold: number,
+  ) {}
+
+  async wait(rows: number): Promise<void> {
+    if (rows >= this.rowsThreshold) return;
+    const wait = this.last + this.intervalMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  committed(): void {
+    this.last = Date.now();
+  }
+}
+
+export interface BronzeBatchDeps {
+  table: IcebergTable;
+  deadLetter: BronzeDeadLetterSink;
+  pacer?: CommitPacer;
+  /** Called after the data files are written and before the commit (fault tests stop the process there). */
+  beforeCommit?: (files: readonly DataFile[]) => Promise<void>;
+}
+
+export interface BronzeBatchResult {
+  records: number;
+  /** Records at or below the table's committed offsets: delivered again, not written again. */
+  alreadyCommitted: number;
+  rows: number;
+  deadLettered: number;
+  files: number;
+  snapshotId?: bigint;
+}
+
+/** Attempts before a batch whose offsets keep being committed by another writer is handed back. */
+const OVERLAP_ATTEMPTS = 3;
+
+/**
+ * Writes one batch of `sessions` records into the bronze table: records the table already holds (offset
+ * at or below the committed offset of their partition) are skipped, records that fail the contract go to
+ * the dead letter sink, the rest become one Parquet file per event day and one append commit that also
+ * records the batch's last offsets. A crash anywhere before the commit leaves only unreferenced files; the
+ * re-delivered batch is written again, and a crash after it is skipped, so each record is in the table once.
+ */
+export async function processBronzeBatch(
+  deps: BronzeBatchDeps,
+  records: readonly SessionsRecord[],
+): Promise<BronzeBatchResult> {
+  const { table } = deps;
+  for (let attempt = 1; attempt <= OVERLAP_ATTEMPTS; attempt++) {
+    await table.refresh();
+    const committed = committedOffsets(table.snapshot());
+    const fresh = records.filter((r) => r.offset > (committed.get(partitionKey(r)) ?? -1));
+    const result: BronzeBatchResult = {
+      records: records.length,
+      alreadyCommitted: records.length - fresh.length,
+      rows: 0,
+      deadLettered: 0,
+      files: 0,
+    };
+    if (fresh.length === 0) return result;
+
+    const rows: BronzeRow[] = [];
+    const rejected: BronzeDeadLetter[] = [];
+    for (const record of fresh) {
+      const verdict = toBronzeRow(record);
+      if (verdict.ok) rows.push(verdict.row);
+      else rejected.push({ record, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
+    }
+    await deps.pacer?.wait(rows.length);
+    // Before the commit: once the offsets are in the table, a re-delivery would skip these records.
+    if (rejected.length > 0) await deps.deadLetter(rejected);
+
+    const schema = table.schema();
+    const files: DataFile[] = [];
+    for (const [day, batch] of columnsByDay(rows, schema, Date.now())) {
+      const { bytes, dataFile } = encodeDataFile({
+        schema,
+        columns: batch.columns,
+        rowCount: batch.rowCount,
+        partition: { [PARTITION_FIELD]: day },
+        location: table.dataPath(partitionPath(day), dataFileName()),
+      });
+      await table.storage.write(dataFile.filePath, bytes);
+      files.push(dataFile);
+    }
+    await deps.beforeCommit?.(files);
+
+    const firstOffsets = new Map<string, number>();
+    for (const record of fresh) {
+      const key = partitionKey(record);
+      firstOffsets.set(key, Math.min(firstOffsets.get(key) ?? Number.POSITIVE_INFINITY, record.offset));
+    }
+    const done = await table.commit(async (current) => {
+      const base = current.snapshot();
+      const now = committedOffsets(base);
+      // Another writer committed some of these offsets meanwhile: these files would duplicate rows.
+      for (const [key, first] of firstOffsets) if ((now.get(key) ?? -1) >= first) return undefined;
+      return current.planSnapshot({
+        operation: "append",
+        added: files,
+        summary: { ...offsetProperties(base, fresh), "packetpulse.writer": "neptune" },
+      });
+    });
+    if (done) {
+      deps.pacer?.committed();
+      return {
+        ...result,
+        rows: rows.length,
+        deadLettered: rejected.length,
+        files: files.length,
+        snapshotId: table.snapshot()?.["snapshot-id"],
+      };
+    }
+    await Promise.all(files.map((file) => table.storage.delete(file.filePath).catch(() => {})));
+  }
+  throw new IcebergError(
+    `${table.name}: another writer kept committing this batch's offsets; the batch is handed back for a retry`,
+  );
+}
