@@ -34,12 +34,12 @@ describe("Neptune writes the sessions topic into the bronze Iceberg table", () =
   let log: EventLog;
   let store: BronzeStore;
   const lines = spreadLines();
-  const badRecords = [
+  const badRecords: { key: string; value: string; headers: Record<string, string> }[] = [
     { key: "k1", value: "{not json", headers: { schema_version: "2" } },
     {
       key: "k2",
       value: JSON.stringify({ ...JSON.parse(lines[1]!), lat: 123 }),
-      headers: { schema_version: "2", event_id: JSON.parse(lines[1]!).event_id },
+      headers: { schema_version: "2", event_id: String(JSON.parse(lines[1]!).event_id) },
     },
   ];
 
