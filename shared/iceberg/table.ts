@@ -284,12 +284,15 @@ export class IcebergTable {
     return `${this.location}/metadata/${fileName}`;
   }
 
-  /** Every file a snapshot references: its manifest list, manifests and data files. */
+  /** Every file a snapshot needs: its manifest list, manifests and the data files it reads. */
   async referencedFiles(snapshot: Snapshot): Promise<Set<string>> {
     const files = new Set<string>([snapshot["manifest-list"]]);
     for (const manifest of await this.readManifestList(snapshot)) {
       files.add(manifest.manifestPath);
-      for (const entry of await this.readManifest(manifest.manifestPath)) files.add(entry.dataFile.filePath);
+      for (const entry of await this.readManifest(manifest.manifestPath)) {
+        // A DELETED entry only records the removal; the snapshot no longer reads that file.
+        if (entry.status !== 2) files.add(entry.dataFile.filePath);
+      }
     }
     return files;
   }
