@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { parquetReadObjects } from "hyparquet";
 import {
   type CellValue,
@@ -61,6 +62,7 @@ async function readColumns(table: IcebergTable, files: readonly LiveDataFile[]) 
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const rows = (await parquetReadObjects({
       file: buffer,
+      compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)) },
       // Timestamps stay microseconds (bigint), exactly as written.
       parsers: { timestampFromMicroseconds: (micros: bigint) => micros },
     })) as Record<string, CellValue | undefined>[];

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import type { SchemaElement } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { DataFile, PrimitiveType, Schema, SchemaField } from "./types.ts";
@@ -97,6 +98,10 @@ export function encodeDataFile(options: {
   rowCount: number;
   partition: Record<string, number | null>;
   location: string;
+  /** Parquet compression (default GZIP level 1). */
+  codec?: "GZIP" | "UNCOMPRESSED";
+  /** Parquet's own min/max statistics per column chunk (default true); manifests always get bounds. */
+  parquetStatistics?: boolean;
 }): EncodedDataFile {
   const { schema, columns, rowCount } = options;
   const elements: SchemaElement[] = [{ name: "table", num_children: schema.fields.length }];
@@ -117,8 +122,9 @@ export function encodeDataFile(options: {
   for (const field of schema.fields) {
     const values = columns.get(field.id) ?? new Array<CellValue>(rowCount).fill(null);
     elements.push(parquetElement(field));
-    columnData.push({ name: field.name, data: values as unknown[] });
     const stats = columnStats(field.type, values);
+    // Parquet's own statistics too, except for long text (raw payloads), where they only cost time.
+    columnData.push({ name: field.name, data: values as unknown[], statistics: stats.bounded && options.parquetStatistics !== false });
     dataFile.valueCounts.set(field.id, BigInt(rowCount));
     dataFile.nullValueCounts.set(field.id, BigInt(stats.nulls));
     if (field.type === "double") dataFile.nanValueCounts.set(field.id, BigInt(stats.nans));
@@ -132,6 +138,10 @@ export function encodeDataFile(options: {
       columnData,
       schema: elements,
       rowGroupSize: 131_072,
+      // GZIP at level 1 through Node's native zlib: smaller files than hyparquet-writer's JavaScript
+      // Snappy, in about two thirds of its time (measured in bench/bronze.ts); every Iceberg reader has it.
+      codec: options.codec ?? "GZIP",
+      compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gzipSync(input, { level: 1 })) },
       createdBy: "PacketPulse bronze writer (hyparquet-writer)",
     }),
   );
