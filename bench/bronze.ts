@@ -5,6 +5,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
+  BronzeEncoder,
   compactBronze,
   openBronzeStore,
   PARTITION_FIELD,
@@ -102,10 +103,13 @@ async function main() {
       PACKETPULSE_DATA_DIR: dataDir,
       PACKETPULSE_EVENT_LOG: "embedded",
       KAFKA_BOOTSTRAP_SERVERS: "",
+      BRONZE_WRITE_THREADS: process.env.BRONZE_WRITE_THREADS,
     });
     const store = await openBronzeStore(config.bronze);
     console.log(`generating ${totalRows} records…`);
     const all = records();
+    const encoder = new BronzeEncoder(config.bronze.writeThreads);
+    console.log(`encoding on ${encoder.threads} thread(s)`);
     const commitMs: number[] = [];
     let filesWrittenAt = 0;
     const started = performance.now();
@@ -114,6 +118,7 @@ async function main() {
         {
           table: store.table,
           deadLetter: async () => {},
+          encoder,
           beforeCommit: async () => {
             filesWrittenAt = performance.now();
           },
@@ -192,6 +197,7 @@ async function main() {
     console.log(line(header));
     console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
     for (const row of rows) console.log(line(row));
+    await encoder.close();
     await store.close();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,14 +1,6 @@
 import { partitionKey, type SessionsRecord } from "#functions/jupiter/kafka-event.ts";
-import {
-  type DataFile,
-  dataFileName,
-  encodeDataFile,
-  IcebergError,
-  type IcebergTable,
-  type Snapshot,
-} from "#shared/iceberg/index.ts";
-import { type BronzeRow, columnsByDay, toBronzeRow } from "./bronze-rows.ts";
-import { PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
+import { type DataFile, IcebergError, type IcebergTable, type Snapshot } from "#shared/iceberg/index.ts";
+import { BronzeEncoder } from "./bronze-encoder.ts";
 import type { BronzeDeadLetter, BronzeDeadLetterSink } from "./dead-letter.ts";
 
 /**
@@ -63,6 +55,8 @@ export interface BronzeBatchDeps {
   table: IcebergTable;
   deadLetter: BronzeDeadLetterSink;
   pacer?: CommitPacer;
+  /** Encodes records into data files (default: on this thread only). */
+  encoder?: BronzeEncoder;
   /** Called after the data files are written and before the commit (fault tests stop the process there). */
   beforeCommit?: (files: readonly DataFile[]) => Promise<void>;
 }
@@ -76,6 +70,8 @@ export interface BronzeBatchResult {
   files: number;
   snapshotId?: bigint;
 }
+
+const inlineEncoder = new BronzeEncoder(1);
 
 /** Attempts before a batch whose offsets keep being committed by another writer is handed back. */
 const OVERLAP_ATTEMPTS = 3;
@@ -105,27 +101,18 @@ export async function processBronzeBatch(
     };
     if (fresh.length === 0) return result;
 
-    const rows: BronzeRow[] = [];
-    const rejected: BronzeDeadLetter[] = [];
-    for (const record of fresh) {
-      const verdict = toBronzeRow(record);
-      if (verdict.ok) rows.push(verdict.row);
-      else rejected.push({ record, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
-    }
-    await deps.pacer?.wait(rows.length);
+    const encoder = deps.encoder ?? inlineEncoder;
+    const encoded = await encoder.encode(fresh, table.schema(), table.location, Date.now());
+    const rejected: BronzeDeadLetter[] = encoded.rejected.map((r) => ({
+      record: fresh[r.index]!,
+      schemaVersion: r.schemaVersion,
+      issues: r.issues,
+    }));
+    await deps.pacer?.wait(encoded.rows);
     // Before the commit: once the offsets are in the table, a re-delivery would skip these records.
     if (rejected.length > 0) await deps.deadLetter(rejected);
-
-    const schema = table.schema();
     const files: DataFile[] = [];
-    for (const [day, batch] of columnsByDay(rows, schema, Date.now())) {
-      const { bytes, dataFile } = encodeDataFile({
-        schema,
-        columns: batch.columns,
-        rowCount: batch.rowCount,
-        partition: { [PARTITION_FIELD]: day },
-        location: table.dataPath(partitionPath(day), dataFileName()),
-      });
+    for (const { bytes, dataFile } of encoded.files) {
       await table.storage.write(dataFile.filePath, bytes);
       files.push(dataFile);
     }
@@ -151,7 +138,7 @@ export async function processBronzeBatch(
       deps.pacer?.committed();
       return {
         ...result,
-        rows: rows.length,
+        rows: encoded.rows,
         deadLettered: rejected.length,
         files: files.length,
         snapshotId: table.snapshot()?.["snapshot-id"],

@@ -2,6 +2,7 @@ import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import { CommitPacer } from "./bronze-batch.ts";
+import { BronzeEncoder } from "./bronze-encoder.ts";
 import { eventLogBronzeDeadLetterSink } from "./dead-letter.ts";
 import { createNeptune, type KafkaBatchResponse, type NeptuneHandler } from "./neptune.ts";
 import { openBronzeStore } from "./store.ts";
@@ -21,6 +22,7 @@ async function openNeptune(): Promise<NeptuneHandler> {
     table: store.table,
     deadLetter: eventLogBronzeDeadLetterSink(eventLog, config.topics.deadLetter),
     pacer: new CommitPacer(config.bronze.commitIntervalMs, config.bronze.commitRows),
+    encoder: new BronzeEncoder(config.bronze.writeThreads),
   });
 }
 

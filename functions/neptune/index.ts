@@ -8,6 +8,7 @@ export {
   offsetProperties,
   processBronzeBatch,
 } from "./bronze-batch.ts";
+export { BronzeEncoder, type EncodedChunk, encodeChunk } from "./bronze-encoder.ts";
 export { type BronzeRow, columnsByDay, toBronzeRow } from "./bronze-rows.ts";
 export {
   bronzeColumns,

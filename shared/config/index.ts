@@ -119,6 +119,12 @@ export const envSchema = z.object({
     .max(600_000, "must be at most 600000 (10 minutes)")
     .default(5000),
   BRONZE_COMMIT_ROWS: positiveInt(10_000, 1_000_000),
+  BRONZE_WRITE_THREADS: z.coerce
+    .number({ error: "must be a number of threads" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 64")
+    .max(64, "must be between 1 and 64")
+    .optional(),
   BRONZE_COMPACTION_TARGET_MB: positiveInt(128, 4096),
   BRONZE_SNAPSHOT_RETENTION_HOURS: positiveInt(24, 24 * 365),
   CLICKHOUSE_DATABASE: z
@@ -170,6 +176,8 @@ export interface BronzeConfig {
   commitRows: number;
   compactionTargetBytes: number;
   snapshotRetentionMs: number;
+  /** Threads that encode a batch's Parquet files (this one included); unset: up to 2 cores. */
+  writeThreads?: number;
 }
 
 /** Silver and gold store: embedded chDB in the data folder, or a ClickHouse server when `url` is set. */
@@ -279,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           },
       commitIntervalMs: e.BRONZE_COMMIT_INTERVAL_MS,
       commitRows: e.BRONZE_COMMIT_ROWS,
+      writeThreads: e.BRONZE_WRITE_THREADS,
       compactionTargetBytes: e.BRONZE_COMPACTION_TARGET_MB * 1024 * 1024,
       snapshotRetentionMs: e.BRONZE_SNAPSHOT_RETENTION_HOURS * 3_600_000,
     },

@@ -104,7 +104,7 @@ export function encodeDataFile(options: {
   parquetStatistics?: boolean;
 }): EncodedDataFile {
   const { schema, columns, rowCount } = options;
-  const elements: SchemaElement[] = [{ name: "table", num_children: schema.fields.length }];
+  const elements: SchemaElement[] = [{ name: "table", num_children: 0 }];
   const columnData = [];
   const dataFile: DataFile = {
     content: 0,
@@ -121,10 +121,18 @@ export function encodeDataFile(options: {
   };
   for (const field of schema.fields) {
     const values = columns.get(field.id) ?? new Array<CellValue>(rowCount).fill(null);
-    elements.push(parquetElement(field));
     const stats = columnStats(field.type, values);
-    // Parquet's own statistics too, except for long text (raw payloads), where they only cost time.
-    columnData.push({ name: field.name, data: values as unknown[], statistics: stats.bounded && options.parquetStatistics !== false });
+    // An optional column that is null in every row is left out of the file: Iceberg readers read a field id
+    // missing from a data file as null (as for files older than a column), and the manifest still says so.
+    if (field.required || stats.nulls < rowCount) {
+      elements.push(parquetElement(field));
+      // Parquet's own statistics too, except for long text (raw payloads), where they only cost time.
+      columnData.push({
+        name: field.name,
+        data: values as unknown[],
+        statistics: stats.bounded && options.parquetStatistics !== false,
+      });
+    }
     dataFile.valueCounts.set(field.id, BigInt(rowCount));
     dataFile.nullValueCounts.set(field.id, BigInt(stats.nulls));
     if (field.type === "double") dataFile.nanValueCounts.set(field.id, BigInt(stats.nans));
@@ -133,6 +141,7 @@ export function encodeDataFile(options: {
       dataFile.upperBounds.set(field.id, serializeValue(field.type, stats.max));
     }
   }
+  elements[0]!.num_children = elements.length - 1;
   const bytes = Buffer.from(
     parquetWriteBuffer({
       columnData,
