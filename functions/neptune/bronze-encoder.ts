@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import type { ValidationIssue } from "#shared/events/index.ts";
 import { type DataFile, dataFileName, encodeDataFile, type Schema } from "#shared/iceberg/index.ts";
-import { columnsByDay, toBronzeRow } from "./bronze-rows.ts";
+import { BronzeBatchBuilder } from "./bronze-rows.ts";
 import { PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
 
 /**
@@ -35,15 +35,16 @@ export function encodeChunk(
   tableLocation: string,
   ingestedAtMs: number,
 ): EncodedChunk {
-  const rows = [];
+  const builder = new BronzeBatchBuilder(schema, ingestedAtMs);
   const rejected: EncodedChunk["rejected"] = [];
+  let rows = 0;
   for (let index = 0; index < records.length; index++) {
-    const verdict = toBronzeRow(records[index]!);
-    if (verdict.ok) rows.push(verdict.row);
+    const verdict = builder.add(records[index]!);
+    if (verdict.ok) rows++;
     else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }
   const files: EncodedFile[] = [];
-  for (const [day, batch] of columnsByDay(rows, schema, ingestedAtMs)) {
+  for (const [day, batch] of builder.byDay()) {
     files.push(
       encodeDataFile({
         schema,
@@ -54,7 +55,7 @@ export function encodeChunk(
       }),
     );
   }
-  return { files, rows: rows.length, rejected };
+  return { files, rows, rejected };
 }
 
 export interface WorkerRequest {

@@ -9,7 +9,7 @@ export {
   processBronzeBatch,
 } from "./bronze-batch.ts";
 export { BronzeEncoder, type EncodedChunk, encodeChunk } from "./bronze-encoder.ts";
-export { type BronzeRow, columnsByDay, toBronzeRow } from "./bronze-rows.ts";
+export { BronzeBatchBuilder, type BronzeVerdict } from "./bronze-rows.ts";
 export {
   bronzeColumns,
   bronzePartitionSpec,

@@ -11,7 +11,8 @@ import { serializeValue } from "./values.ts";
  * keeps in manifests (value, null and NaN counts, lower and upper bounds) for file pruning.
  */
 
-export type CellValue = number | bigint | string | boolean | null;
+/** A column value; strings may come as UTF-8 bytes (raw payloads, written as they are). */
+export type CellValue = number | bigint | string | boolean | Uint8Array | null;
 
 /** Column values by field id, all of the same length; timestamps are microseconds (bigint). */
 export type ColumnBatch = Map<number, CellValue[]>;
@@ -48,19 +49,21 @@ function parquetElement(field: SchemaField): SchemaElement {
   }
 }
 
+type BoundValue = Exclude<CellValue, Uint8Array>;
+
 interface ColumnStats {
   nulls: number;
   nans: number;
-  min: CellValue;
-  max: CellValue;
+  min: BoundValue;
+  max: BoundValue;
   bounded: boolean;
 }
 
 function columnStats(type: PrimitiveType, values: readonly CellValue[]): ColumnStats {
   let nulls = 0;
   let nans = 0;
-  let min: CellValue = null;
-  let max: CellValue = null;
+  let min: BoundValue = null;
+  let max: BoundValue = null;
   let bounded = true;
   for (const value of values) {
     if (value === null || value === undefined) {
@@ -69,6 +72,11 @@ function columnStats(type: PrimitiveType, values: readonly CellValue[]): ColumnS
     }
     if (type === "double" && Number.isNaN(value)) {
       nans++;
+      continue;
+    }
+    if (value instanceof Uint8Array) {
+      // Raw bytes (payloads): written as they are, no bounds.
+      bounded = false;
       continue;
     }
     if (type === "string") {

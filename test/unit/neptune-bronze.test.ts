@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
+  BronzeBatchBuilder,
   BronzeEncoder,
   bronzeColumns,
   committedOffsets,
@@ -9,7 +10,6 @@ import {
   encodeChunk,
   offsetProperties,
   planBins,
-  toBronzeRow,
 } from "#functions/neptune/index.ts";
 import { locationPingSchema } from "#shared/events/index.ts";
 import { initialSchema, type LiveDataFile, type Snapshot } from "#shared/iceberg/index.ts";
@@ -30,7 +30,10 @@ function record(value: unknown, offset = 0, partition = 0): SessionsRecord {
   };
 }
 
-const ping = () => ({ ...example("v2-location-ping"), occurred_at: "2024-05-01T10:00:00Z" });
+const ping = (): Record<string, unknown> => ({
+  ...example("v2-location-ping"),
+  occurred_at: "2024-05-01T10:00:00Z",
+});
 
 describe("the bronze columns", () => {
   it("type every contract field, timestamps as timestamptz", () => {
@@ -57,17 +60,58 @@ describe("the bronze columns", () => {
 });
 
 describe("a sessions record in bronze", () => {
-  it("is rejected with the contract's rule when a field is out of range", () => {
+  const builder = () => new BronzeBatchBuilder(initialSchema(bronzeColumns()), 0);
+
+  it("is rejected naming the field whose value does not fit its column", () => {
     // Act
-    const verdict = toBronzeRow(record({ ...ping(), lat: 123 }));
+    const verdict = builder().add(record({ ...ping(), lat: "north" }));
 
     // Assess
-    expect(verdict.ok).toBe(false);
-    expect(!verdict.ok && verdict.issues[0]).toMatchObject({ field: "lat", rule: "range" });
+    expect(verdict).toMatchObject({ ok: false, schemaVersion: 2, issues: [{ field: "lat", rule: "type" }] });
   });
 
-  it("is rejected as invalid when it is not JSON", () => {
-    expect(toBronzeRow(record("{nope"))).toMatchObject({ ok: false, issues: [{ rule: "invalid" }] });
+  it("is rejected when a required id or its time is missing", () => {
+    // Prepare
+    const { device_id: _, ...withoutDevice } = ping();
+
+    // Act
+    const missingId = builder().add(record(withoutDevice));
+    const missingTime = builder().add(record({ ...ping(), occurred_at: "yesterday" }));
+
+    // Assess
+    expect(missingId).toMatchObject({ ok: false, issues: [{ field: "device_id", rule: "required" }] });
+    expect(missingTime).toMatchObject({ ok: false, issues: [{ field: "occurred_at", rule: "type" }] });
+    expect(missingId.ok || missingId.issues.map((i) => i.field)).toEqual(["device_id"]);
+  });
+
+  it("is rejected as invalid when it is not JSON, and as not_object when it is not an object", () => {
+    expect(builder().add(record("{nope"))).toMatchObject({ ok: false, issues: [{ rule: "invalid" }] });
+    expect(builder().add(record("[1,2]"))).toMatchObject({ ok: false, issues: [{ rule: "not_object" }] });
+  });
+
+  it("keeps a v1 message with its derived id, type and version, split by day", () => {
+    // Prepare
+    const b = builder();
+    const v1 = { ...example("v1-message"), timestamp: "2024-05-02T10:00:00Z" };
+    const v1Record = {
+      ...record(v1),
+      headers: { schema_version: Buffer.from("1"), event_id: Buffer.from("id-1") },
+    };
+
+    // Act
+    const verdicts = [b.add(v1Record), b.add(record(ping()))];
+    const days = b.byDay();
+
+    // Assess
+    expect(verdicts.every((v) => v.ok)).toBe(true);
+    expect(days.size).toBe(2);
+    const schema = initialSchema(bronzeColumns());
+    const id = (name: string) => schema.fields.find((f) => f.name === name)!.id;
+    const v1Day = days.get(Math.floor(Date.parse("2024-05-02T10:00:00Z") / 86_400_000))!;
+    expect(v1Day.columns.get(id("event_id"))).toEqual(["id-1"]);
+    expect(v1Day.columns.get(id("event_type"))).toEqual(["v1_message"]);
+    expect(v1Day.columns.get(id("schema_version"))).toEqual([1]);
+    expect(v1Day.columns.get(id("timestamp"))).toEqual([BigInt(Date.parse("2024-05-02T10:00:00Z")) * 1000n]);
   });
 });
 
