@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -168,6 +169,30 @@ describe("Neptune writes the sessions topic into the bronze Iceberg table", () =
     expect(deadLetters.map((r) => headerText(r, "error_rule")).sort()).toEqual(["invalid", "type"]);
     expect(deadLetters.every((r) => headerText(r, "rejected_by") === "neptune")).toBe(true);
   }, 180_000);
+
+  it("npm run bronze:sql answers SQL over the table from a data folder outside the repository", async () => {
+    // Act
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "scripts/bronze-sql.ts",
+          "SELECT count() AS n, uniqExact(event_id) AS ids FROM {bronze}",
+          "--format",
+          "JSONEachRow",
+        ],
+        { env: { ...process.env, ...env }, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+
+    // Assess
+    expect(path.relative(process.cwd(), dataDir).startsWith("..")).toBe(true);
+    expect(JSON.parse(output)).toEqual({ n: lines.length, ids: lines.length });
+  }, 120_000);
 
   it("a batch delivered again adds no row and no snapshot", async () => {
     // Prepare: the first records of partition 0 as Lambda would deliver them again.
