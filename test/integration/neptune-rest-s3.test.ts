@@ -1,8 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
-import { type BronzeStore, openBronzeStore, processBronzeBatch } from "#functions/neptune/index.ts";
+import {
+  type BronzeStore,
+  bronzeColumns,
+  bronzePartitionSpec,
+  openBronzeStore,
+  processBronzeBatch,
+} from "#functions/neptune/index.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
+import { openTable } from "#shared/iceberg/index.ts";
 import { sessionsRecordForLine } from "#shared/runtime/replay.ts";
 import { chdbQuery, pyicebergReadRest } from "../helpers/neptune-readers.ts";
 import { spreadLines } from "../helpers/neptune-stream.ts";
@@ -99,4 +106,23 @@ describe.skipIf(!restUrl)("Neptune on S3 with an Iceberg REST catalog", () => {
     );
     expect(counted).toEqual({ n: lines.length, ids: lines.length });
   }, 240_000);
+
+  it("the table gains a contract field as a column through the catalog; existing rows read null", async () => {
+    // Act
+    const evolved = await openTable(
+      stores[0]!.warehouse,
+      { namespace: ["default"], name: table },
+      {
+        columns: [...bronzeColumns(), { name: "battery_pct", type: "double", required: false }],
+        partitionSpec: bronzePartitionSpec,
+      },
+    );
+
+    // Assess
+    expect(evolved.schema().fields.at(-1)).toMatchObject({ name: "battery_pct", required: false });
+    const read = await pyicebergReadRest(restUrl!, `default.${table}`, s3Endpoint, ["battery_pct"]);
+    expect(read.schema.at(-1)).toMatch(/:battery_pct:double:optional$/);
+    expect(read.rows.length).toBeGreaterThan(0);
+    expect(read.rows.every((r) => r.battery_pct === null)).toBe(true);
+  }, 120_000);
 });
