@@ -1,28 +1,47 @@
 import { partitionKey, type SessionsRecord } from "#functions/jupiter/kafka-event.ts";
-import { type DataFile, IcebergError, type IcebergTable, type Snapshot } from "#shared/iceberg/index.ts";
+import {
+  currentSnapshot,
+  type DataFile,
+  IcebergError,
+  type IcebergTable,
+  type TableMetadata,
+} from "#shared/iceberg/index.ts";
 import { BronzeEncoder } from "./bronze-encoder.ts";
 import type { BronzeDeadLetter, BronzeDeadLetterSink } from "./dead-letter.ts";
 
 /**
  * Snapshot summary property holding the last offset of a topic-partition that is in the table:
  * `packetpulse.offsets.sessions-0 = 41`. Every Neptune snapshot carries the whole map forward (and so does
- * compaction), so the current snapshot alone says what is in the table.
+ * compaction), so the newest such snapshot says what is in the table.
  */
 export const OFFSET_PROPERTY_PREFIX = "packetpulse.offsets.";
 
-/** Last committed offset per "topic-partition", from a snapshot's summary. */
-export function committedOffsets(snapshot: Snapshot | undefined): Map<string, number> {
-  const offsets = new Map<string, number>();
-  for (const [key, value] of Object.entries(snapshot?.summary ?? {})) {
-    if (key.startsWith(OFFSET_PROPERTY_PREFIX))
-      offsets.set(key.slice(OFFSET_PROPERTY_PREFIX.length), Number(value));
+/**
+ * Last committed offset per "topic-partition": from the newest snapshot of the current branch whose summary
+ * has offset properties. Neptune and its compaction carry the whole map forward in every snapshot they
+ * commit; walking back through the ancestry covers snapshots other engines commit (Trino's `optimize`,
+ * a Spark job), which do not know these properties.
+ */
+export function committedOffsets(metadata: TableMetadata): Map<string, number> {
+  const byId = new Map((metadata.snapshots ?? []).map((s) => [s["snapshot-id"], s]));
+  for (let snapshot = currentSnapshot(metadata); snapshot; ) {
+    const entries = Object.entries(snapshot.summary).filter(([key]) =>
+      key.startsWith(OFFSET_PROPERTY_PREFIX),
+    );
+    if (entries.length > 0) {
+      return new Map(
+        entries.map(([key, value]) => [key.slice(OFFSET_PROPERTY_PREFIX.length), Number(value)]),
+      );
+    }
+    const parent = snapshot["parent-snapshot-id"];
+    snapshot = parent === undefined ? undefined : byId.get(parent);
   }
-  return offsets;
+  return new Map();
 }
 
-/** The offset properties of a snapshot after `records`: the base's, raised to the batch's last offsets. */
-export function offsetProperties(base: Snapshot | undefined, records: readonly SessionsRecord[]) {
-  const offsets = committedOffsets(base);
+/** The offset properties of the next snapshot: the table's, raised to the last offsets of `records`. */
+export function offsetProperties(metadata: TableMetadata, records: readonly SessionsRecord[] = []) {
+  const offsets = committedOffsets(metadata);
   for (const record of records) {
     const key = partitionKey(record);
     offsets.set(key, Math.max(offsets.get(key) ?? -1, record.offset));
@@ -90,7 +109,7 @@ export async function processBronzeBatch(
   const { table } = deps;
   for (let attempt = 1; attempt <= OVERLAP_ATTEMPTS; attempt++) {
     await table.refresh();
-    const committed = committedOffsets(table.snapshot());
+    const committed = committedOffsets(table.metadata);
     const fresh = records.filter((r) => r.offset > (committed.get(partitionKey(r)) ?? -1));
     const result: BronzeBatchResult = {
       records: records.length,
@@ -124,14 +143,13 @@ export async function processBronzeBatch(
       firstOffsets.set(key, Math.min(firstOffsets.get(key) ?? Number.POSITIVE_INFINITY, record.offset));
     }
     const done = await table.commit(async (current) => {
-      const base = current.snapshot();
-      const now = committedOffsets(base);
+      const now = committedOffsets(current.metadata);
       // Another writer committed some of these offsets meanwhile: these files would duplicate rows.
       for (const [key, first] of firstOffsets) if ((now.get(key) ?? -1) >= first) return undefined;
       return current.planSnapshot({
         operation: "append",
         added: files,
-        summary: { ...offsetProperties(base, fresh), "packetpulse.writer": "neptune" },
+        summary: { ...offsetProperties(current.metadata, fresh), "packetpulse.writer": "neptune" },
       });
     });
     if (done) {

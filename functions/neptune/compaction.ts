@@ -8,7 +8,7 @@ import {
   type IcebergTable,
   type LiveDataFile,
 } from "#shared/iceberg/index.ts";
-import { committedOffsets, OFFSET_PROPERTY_PREFIX } from "./bronze-batch.ts";
+import { offsetProperties } from "./bronze-batch.ts";
 import { dayOf, PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
 
 export interface CompactionOptions {
@@ -115,18 +115,11 @@ export async function compactBronze(
         const live = new Set((await current.liveDataFiles()).map((f) => f.dataFile.filePath));
         // Another compaction rewrote some of these files first: this rewrite is dropped.
         for (const path of removedPaths) if (!live.has(path)) return undefined;
-        const base = current.snapshot();
-        const offsets = Object.fromEntries(
-          [...committedOffsets(base)].map(([key, offset]) => [
-            `${OFFSET_PROPERTY_PREFIX}${key}`,
-            String(offset),
-          ]),
-        );
         return current.planSnapshot({
           operation: "replace",
           added: [dataFile],
           removed: bin.map((f) => f.dataFile),
-          summary: { ...offsets, "packetpulse.writer": "neptune-compaction" },
+          summary: { ...offsetProperties(current.metadata), "packetpulse.writer": "neptune-compaction" },
         });
       });
       if (!committed) {

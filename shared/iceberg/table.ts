@@ -47,6 +47,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * snapshot and is retried on a fresh base when another writer committed first.
  */
 export class IcebergTable {
+  /** Commits this instance made, and attempts refused because another writer had committed first. */
+  readonly commitStats = { commits: 0, conflicts: 0 };
+
   constructor(
     readonly catalog: IcebergCatalog,
     readonly storage: WarehouseStorage,
@@ -95,9 +98,11 @@ export class IcebergTable {
       if (!plan) return false;
       try {
         this.loaded = await this.catalog.commit(this.id, plan.requirements, plan.updates);
+        this.commitStats.commits++;
         return true;
       } catch (error) {
         if (!(error instanceof CommitConflictError)) throw error;
+        this.commitStats.conflicts++;
         await Promise.all(plan.written.map((file) => this.storage.delete(file).catch(() => {})));
         if (attempt >= retry.attempts) {
           throw new CommitConflictError(`${this.name}: gave up after ${attempt} conflicting commits`, {

@@ -107,6 +107,32 @@ describe.skipIf(!restUrl)("Neptune on S3 with an Iceberg REST catalog", () => {
     expect(counted).toEqual({ n: lines.length, ids: lines.length });
   }, 240_000);
 
+  it("a commit on a stale base is refused by the catalog (409) and retried on the new snapshot", async () => {
+    // Prepare: both writers loaded the table; the second commits first.
+    const [first, second] = stores.map((store) => store.table);
+    await first!.refresh();
+    await second!.refresh();
+    const before = first!.commitStats.conflicts;
+    await second!.commit((t) =>
+      t.planSnapshot({ operation: "append", added: [], summary: { "test.writer": "second" } }),
+    );
+
+    // Act
+    await first!.commit((t) =>
+      t.planSnapshot({ operation: "append", added: [], summary: { "test.writer": "first" } }),
+    );
+
+    // Assess: the first writer's attempt on the old base was refused once, then landed after the second's.
+    expect(first!.commitStats.conflicts).toBe(before + 1);
+    await second!.refresh();
+    const current = second!.snapshot()!;
+    expect(current.summary["test.writer"]).toBe("first");
+    const parent = second!.metadata.snapshots!.find(
+      (s) => s["snapshot-id"] === current["parent-snapshot-id"],
+    );
+    expect(parent?.summary["test.writer"]).toBe("second");
+  }, 120_000);
+
   it("the table gains a contract field as a column through the catalog; existing rows read null", async () => {
     // Act
     const evolved = await openTable(

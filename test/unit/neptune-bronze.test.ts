@@ -12,7 +12,12 @@ import {
   planBins,
 } from "#functions/neptune/index.ts";
 import { locationPingSchema } from "#shared/events/index.ts";
-import { initialSchema, type LiveDataFile, type Snapshot } from "#shared/iceberg/index.ts";
+import {
+  initialSchema,
+  type LiveDataFile,
+  type Snapshot,
+  type TableMetadata,
+} from "#shared/iceberg/index.ts";
 import { example } from "../helpers/examples.ts";
 
 /** Neptune's pure parts: the contract's columns, record checks, offsets in snapshots, compaction plans. */
@@ -116,18 +121,33 @@ describe("a sessions record in bronze", () => {
 });
 
 describe("offsets in snapshot summaries", () => {
-  it("carry the base's partitions forward and raise the batch's", () => {
+  const snapshot = (id: bigint, parent: bigint | undefined, summary: Record<string, string>) =>
+    ({
+      "snapshot-id": id,
+      ...(parent === undefined ? {} : { "parent-snapshot-id": parent }),
+      summary: { operation: "append", ...summary },
+    }) as unknown as Snapshot;
+  const metadata = (snapshots: Snapshot[], current: bigint) =>
+    ({ snapshots, refs: { main: { "snapshot-id": current, type: "branch" } } }) as unknown as TableMetadata;
+
+  it("carry the table's partitions forward and raise the batch's", () => {
     // Prepare
-    const base = {
-      summary: {
-        operation: "append",
-        "packetpulse.offsets.sessions-0": "9",
-        "packetpulse.offsets.sessions-1": "4",
-      },
-    } as unknown as Snapshot;
+    const table = metadata(
+      [
+        snapshot(1n, undefined, {
+          "packetpulse.offsets.sessions-0": "9",
+          "packetpulse.offsets.sessions-1": "4",
+        }),
+      ],
+      1n,
+    );
 
     // Act
-    const next = offsetProperties(base, [record(ping(), 12, 0), record(ping(), 13, 0), record(ping(), 0, 2)]);
+    const next = offsetProperties(table, [
+      record(ping(), 12, 0),
+      record(ping(), 13, 0),
+      record(ping(), 0, 2),
+    ]);
 
     // Assess
     expect(next).toEqual({
@@ -135,8 +155,21 @@ describe("offsets in snapshot summaries", () => {
       "packetpulse.offsets.sessions-1": "4",
       "packetpulse.offsets.sessions-2": "0",
     });
-    expect(committedOffsets(base).get("sessions-1")).toBe(4);
-    expect(committedOffsets(undefined).size).toBe(0);
+    expect(committedOffsets(metadata([], 0n)).size).toBe(0);
+  });
+
+  it("are found behind snapshots other engines committed without them", () => {
+    // Prepare: Neptune's snapshot 1, then a rewrite by another engine (no offset properties).
+    const table = metadata(
+      [
+        snapshot(1n, undefined, { "packetpulse.offsets.sessions-0": "41" }),
+        snapshot(2n, 1n, { operation: "replace" }),
+      ],
+      2n,
+    );
+
+    // Act & Assess
+    expect(committedOffsets(table)).toEqual(new Map([["sessions-0", 41]]));
   });
 });
 

@@ -8,6 +8,8 @@ import {
   fileSystemCatalog,
   initialSchema,
   localStorage,
+  openTable,
+  openWarehouse,
   parseIcebergJson,
   readManifest,
   readManifestList,
@@ -195,5 +197,34 @@ describe("the file-system catalog", () => {
     expect(loaded?.metadataLocation).toBe(
       path.join(dir, "default", "t", "metadata", `v${1 + won}.metadata.json`),
     );
+  });
+
+  it("retries an append whose base moved on the new snapshot, keeping both writers' files", async () => {
+    // Prepare: two writers on one table; the first loads the table, then the second commits.
+    dir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-catalog-"));
+    const warehouse = await openWarehouse({ catalog: "filesystem", warehouse: dir });
+    const id = { namespace: ["default"], name: "t" };
+    const definition = {
+      columns: [{ name: "id", type: "string" as const, required: true }],
+      partitionSpec: () => ({ "spec-id": 0, fields: [] }),
+    };
+    const first = await openTable(warehouse, id, definition);
+    const second = await openTable(warehouse, id, definition);
+    await second.commit((t) =>
+      t.planSnapshot({ operation: "append", added: [dataFile("b", 2n)], summary: {} }),
+    );
+
+    // Act: the first writer's plan is on the stale base.
+    await first.commit((t) =>
+      t.planSnapshot({ operation: "append", added: [dataFile("a", 3n)], summary: {} }),
+    );
+
+    // Assess
+    expect(first.commitStats).toEqual({ commits: 1, conflicts: 1 });
+    await second.refresh();
+    const paths = (await second.liveDataFiles()).map((f) => f.dataFile.filePath).sort();
+    expect(paths).toEqual(["/w/data/a.parquet", "/w/data/b.parquet"]);
+    expect(second.snapshot()?.summary["total-records"]).toBe("5");
+    expect(second.metadata.snapshots).toHaveLength(2);
   });
 });
