@@ -108,6 +108,7 @@ async function main() {
     const store = await openBronzeStore(config.bronze);
     console.log(`generating ${totalRows} records…`);
     const all = records();
+    const loadBefore = os.loadavg()[0]!;
     const encoder = new BronzeEncoder(config.bronze.writeThreads);
     console.log(`encoding on ${encoder.threads} thread(s)`);
     const commitMs: number[] = [];
@@ -194,6 +195,9 @@ async function main() {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
     console.log(`\nBronze benchmark (Neptune → Iceberg, embedded), ${new Date().toISOString()}`);
+    console.log(
+      `${os.availableParallelism()} cores, ${encoder.threads} encoding thread(s), load average ${loadBefore.toFixed(2)} before / ${os.loadavg()[0]!.toFixed(2)} after (this run included; more than the cores means other work competed)`,
+    );
     console.log(line(header));
     console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
     for (const row of rows) console.log(line(row));
