@@ -97,9 +97,9 @@ const OVERLAP_ATTEMPTS = 3;
 
 /**
  * Writes one batch of `sessions` records into the bronze table: records the table already holds (offset
- * at or below the committed offset of their partition) are skipped, records that fail the contract go to
- * the dead letter sink, the rest become one Parquet file per event day and one append commit that also
- * records the batch's last offsets. A crash anywhere before the commit leaves only unreferenced files; the
+ * at or below the committed offset of their partition) are skipped, records that cannot be typed go to
+ * the dead letter sink, the rest become one Parquet file per event day (and encoding thread) and one
+ * append commit that also records the batch's last offsets. A crash anywhere before the commit leaves only unreferenced files; the
  * re-delivered batch is written again, and a crash after it is skipped, so each record is in the table once.
  */
 export async function processBronzeBatch(

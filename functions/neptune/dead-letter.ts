@@ -2,7 +2,7 @@ import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import { deadLetterHeaders, type ValidationIssue } from "#shared/events/index.ts";
 import type { EventLog, LogRecordInput } from "#shared/log/index.ts";
 
-/** A `sessions` record bronze could not type, with every reason. */
+/** A `sessions` record bronze could not turn into a row, with every reason. */
 export interface BronzeDeadLetter {
   record: SessionsRecord;
   schemaVersion: 1 | 2;
