@@ -10,6 +10,8 @@ export const handlerEntryPoints = [
   "functions/venus/handler.ts",
   "functions/venus/health.ts",
   "functions/jupiter/handler.ts",
+  "functions/neptune/handler.ts",
+  "functions/neptune/compaction-handler.ts",
 ];
 
 export async function buildHandlers(options: { outdir?: string; minify?: boolean } = {}): Promise<void> {

@@ -6,6 +6,7 @@ import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import { startEventSources } from "#shared/runtime/index.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
+import { startSchedules } from "./schedules.ts";
 
 /**
  * `npm start`: the whole platform in one process on its embedded default (or on Kafka when
@@ -83,6 +84,13 @@ async function main(): Promise<void> {
   shutdown.push(() => eventSources.stop());
   for (const source of eventSources.eventSources) {
     console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
+  }
+
+  // The scheduled functions of serverless.yml (Neptune's compaction), at their rates.
+  const schedules = await startSchedules({});
+  shutdown.push(() => schedules.stop());
+  for (const scheduled of schedules.functions) {
+    console.log(`  ${scheduled.name} every ${Math.round(scheduled.everyMs / 60_000)} min`);
   }
 
   if (values.simulate && started()) {

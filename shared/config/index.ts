@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "#shared/errors.ts";
+import type { WarehouseConfig } from "#shared/iceberg/open.ts";
 
 /**
  * The one place where PacketPulse reads its environment. Every variable is parsed with zod; defaults give
@@ -51,6 +52,12 @@ const bootstrapServers = z
     "must be a comma-separated list of host:port (for example localhost:9092)",
   );
 
+const icebergName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, "must be an Iceberg name (letters, digits, '_')")
+    .default(fallback);
+
 export const envSchema = z.object({
   PACKETPULSE_DATA_DIR: z.string().min(1, "must be a folder path").default("./.packetpulse"),
   PACKETPULSE_EVENT_LOG: z.enum(["embedded", "kafka"], { error: "must be 'embedded' or 'kafka'" }).optional(),
@@ -89,6 +96,37 @@ export const envSchema = z.object({
     .optional(),
   CLICKHOUSE_USER: z.string().min(1).default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
+  BRONZE_NAMESPACE: icebergName("default"),
+  BRONZE_TABLE: icebergName("sessions"),
+  BRONZE_WAREHOUSE: optionalString.refine(
+    (v) => v === undefined || /^s3a?:\/\/[^/]+/.test(v) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v),
+    "must be a folder path or an s3://bucket/prefix location",
+  ),
+  ICEBERG_REST_URL: z
+    .url({ error: "must be a URL such as http://localhost:8181 (leave unset for the file-system catalog)" })
+    .optional(),
+  ICEBERG_REST_TOKEN: optionalString,
+  S3_ENDPOINT: z
+    .url({ error: "must be a URL such as http://localhost:9000 (leave unset for AWS S3)" })
+    .optional(),
+  S3_FORCE_PATH_STYLE: boolean(false),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  BRONZE_COMMIT_INTERVAL_MS: z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .int("must be a whole number")
+    .min(0, "must be 0 or more")
+    .max(600_000, "must be at most 600000 (10 minutes)")
+    .default(5000),
+  BRONZE_COMMIT_ROWS: positiveInt(10_000, 1_000_000),
+  BRONZE_WRITE_THREADS: z.coerce
+    .number({ error: "must be a number of threads" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 64")
+    .max(64, "must be between 1 and 64")
+    .optional(),
+  BRONZE_COMPACTION_TARGET_MB: positiveInt(128, 4096),
+  BRONZE_SNAPSHOT_RETENTION_HOURS: positiveInt(24, 24 * 365),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/, "must be a ClickHouse database name (letters, digits, '_')")
@@ -121,6 +159,25 @@ export interface PacketPulseConfig {
   aws: { region: string; endpoint?: string };
   logLevel: Env["LOG_LEVEL"];
   clickhouse: ClickHouseConfig;
+  bronze: BronzeConfig;
+}
+
+/**
+ * Neptune's Iceberg table: a warehouse folder in the data folder with a file-system catalog by default,
+ * or S3 storage with an Iceberg REST catalog (ICEBERG_REST_URL).
+ */
+export interface BronzeConfig {
+  namespace: string;
+  table: string;
+  warehouse: WarehouseConfig;
+  /** Least time between two commits of one process when batches are small. */
+  commitIntervalMs: number;
+  /** A batch of at least this many rows commits at once, whatever the interval. */
+  commitRows: number;
+  compactionTargetBytes: number;
+  snapshotRetentionMs: number;
+  /** Threads that encode a batch's Parquet files (this one included); unset: up to 2 cores. */
+  writeThreads?: number;
 }
 
 /** Silver and gold store: embedded chDB in the data folder, or a ClickHouse server when `url` is set. */
@@ -158,6 +215,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set",
     );
   }
+  if (e.BRONZE_WAREHOUSE?.startsWith("s3") && !e.ICEBERG_REST_URL) {
+    throw new ConfigError(
+      "Invalid configuration:\n  ICEBERG_REST_URL is required when BRONZE_WAREHOUSE is an s3:// location (S3 has no atomic rename for a file-system catalog)",
+    );
+  }
+  if (e.ICEBERG_REST_URL && e.BRONZE_WAREHOUSE && !e.BRONZE_WAREHOUSE.startsWith("s3")) {
+    throw new ConfigError(
+      "Invalid configuration:\n  BRONZE_WAREHOUSE must be an s3://bucket/prefix location when ICEBERG_REST_URL is set",
+    );
+  }
+  if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError(
+      "Invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the default AWS credentials)",
+    );
+  }
   if (e.KAFKA_TOPIC === e.KAFKA_DLQ_TOPIC) {
     throw new ConfigError("Invalid configuration:\n  KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC");
   }
@@ -190,6 +262,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     aws: { region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL },
     logLevel: e.LOG_LEVEL,
+    bronze: {
+      namespace: e.BRONZE_NAMESPACE,
+      table: e.BRONZE_TABLE,
+      warehouse: e.ICEBERG_REST_URL
+        ? {
+            catalog: "rest",
+            url: e.ICEBERG_REST_URL,
+            token: e.ICEBERG_REST_TOKEN,
+            warehouse: e.BRONZE_WAREHOUSE,
+            s3: {
+              region: e.AWS_REGION,
+              endpoint: e.S3_ENDPOINT,
+              forcePathStyle: e.S3_FORCE_PATH_STYLE,
+              credentials:
+                e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+                  ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+                  : undefined,
+            },
+          }
+        : {
+            catalog: "filesystem",
+            warehouse: path.resolve(e.BRONZE_WAREHOUSE ?? path.join(e.PACKETPULSE_DATA_DIR, "warehouse")),
+          },
+      commitIntervalMs: e.BRONZE_COMMIT_INTERVAL_MS,
+      commitRows: e.BRONZE_COMMIT_ROWS,
+      writeThreads: e.BRONZE_WRITE_THREADS,
+      compactionTargetBytes: e.BRONZE_COMPACTION_TARGET_MB * 1024 * 1024,
+      snapshotRetentionMs: e.BRONZE_SNAPSHOT_RETENTION_HOURS * 3_600_000,
+    },
     clickhouse: e.CLICKHOUSE_URL
       ? {
           backend: "server",

@@ -58,6 +58,25 @@ describe("serverless package", () => {
     expect(Number(pollers?.MaximumPollers)).toBe(3);
   });
 
+  it("compiles Neptune's msk trigger with its own consumer group, destination and pollers", () => {
+    // Prepare
+    const mappings = Object.values(resources).filter((r) => r.Type === "AWS::Lambda::EventSourceMapping");
+
+    // Act
+    const neptune = mappings.find(
+      (r) => (r.Properties.FunctionName as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0] === "NeptuneLambdaFunction",
+    );
+
+    // Assess
+    expect(neptune?.Properties).toMatchObject({
+      Topics: ["sessions"],
+      AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: "packetpulse-neptune" },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      DestinationConfig: { OnFailure: { Destination: "kafka://sessions-neptune-failed" } },
+      ProvisionedPollerConfig: { MinimumPollers: 1 },
+    });
+  });
+
   it("lets the functions write to the on-failure topic", () => {
     // Prepare
     const role = resources.IamRoleLambdaExecution!;
@@ -68,5 +87,6 @@ describe("serverless package", () => {
     // Assess
     expect(statements).toContain("kafka-cluster:WriteData");
     expect(statements).toContain("topic/*/*/sessions-jupiter-failed");
+    expect(statements).toContain("topic/*/*/sessions-neptune-failed");
   });
 });

@@ -30,7 +30,18 @@ describe.skipIf(!composeAvailable())("docker-compose.yml", () => {
   it("declares the distributed stack with pinned images", () => {
     // Assess
     expect(Object.keys(config.services).sort()).toEqual(
-      ["clickhouse", "functions", "kafka", "localstack", "mars", "minio", "minio-bucket"].sort(),
+      [
+        "clickhouse",
+        "functions",
+        "iceberg-rest",
+        "kafka",
+        "localstack",
+        "mars",
+        "minio",
+        "minio-bucket",
+        "sqlpad",
+        "trino",
+      ].sort(),
     );
     for (const [name, service] of Object.entries(config.services)) {
       expect(service.image, name).toBeDefined();
@@ -55,5 +66,7 @@ describe.skipIf(!composeAvailable())("docker-compose.yml", () => {
     expect(parsed.success).toBe(true);
     expect(environment.KAFKA_BOOTSTRAP_SERVERS).toBe("kafka:19092");
     expect(environment.CLICKHOUSE_URL).toBe("http://clickhouse:8123");
+    expect(environment.ICEBERG_REST_URL).toBe("http://iceberg-rest:8181");
+    expect(environment.BRONZE_WAREHOUSE).toBe("s3://packetpulse/warehouse");
   });
 });

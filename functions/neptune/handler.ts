@@ -1,0 +1,35 @@
+import type { Context } from "aws-lambda";
+import { loadConfig } from "#shared/config/index.ts";
+import { openEventLog } from "#shared/log/index.ts";
+import { CommitPacer } from "./bronze-batch.ts";
+import { BronzeEncoder } from "./bronze-encoder.ts";
+import { eventLogBronzeDeadLetterSink } from "./dead-letter.ts";
+import { createNeptune, type KafkaBatchResponse, type NeptuneHandler } from "./neptune.ts";
+import { openBronzeStore } from "./store.ts";
+
+/**
+ * Neptune (bronze) as a Lambda function on the `sessions` topic. The table and the dead letter topic are
+ * opened on the first batch and kept for the container's life; a failed start is retried next batch.
+ */
+
+const config = loadConfig();
+let neptune: Promise<NeptuneHandler> | undefined;
+
+async function openNeptune(): Promise<NeptuneHandler> {
+  const store = await openBronzeStore(config.bronze);
+  const eventLog = await openEventLog(config);
+  return createNeptune({
+    table: store.table,
+    deadLetter: eventLogBronzeDeadLetterSink(eventLog, config.topics.deadLetter),
+    pacer: new CommitPacer(config.bronze.commitIntervalMs, config.bronze.commitRows),
+    encoder: new BronzeEncoder(config.bronze.writeThreads),
+  });
+}
+
+export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
+  neptune ??= openNeptune().catch((error: unknown) => {
+    neptune = undefined;
+    throw error;
+  });
+  return (await neptune)(event, context);
+}
