@@ -64,7 +64,9 @@ describe("serverless package", () => {
 
     // Act
     const neptune = mappings.find(
-      (r) => (r.Properties.FunctionName as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0] === "NeptuneLambdaFunction",
+      (r) =>
+        (r.Properties.FunctionName as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0] ===
+        "NeptuneLambdaFunction",
     );
 
     // Assess
