@@ -54,7 +54,8 @@ case "${1:-}" in
     CATALOG_S3_ENDPOINT="$S3" \
     CATALOG_S3_PATH__STYLE__ACCESS=true \
     CATALOG_CLIENT_REGION="$AWS_REGION" \
-    CATALOG_URI="jdbc:sqlite:file:$STATE_DIR/catalog.db" \
+    CATALOG_URI="jdbc:sqlite:file:$STATE_DIR/catalog.db?busy_timeout=10000" \
+    CATALOG_CLIENTS=1 \
       setsid java -Xmx384m -cp "$LIBS_DIR/*" org.apache.iceberg.rest.RESTCatalogServer >"$LOG_FILE" 2>&1 &
     echo $! >"$PID_FILE"
     for _ in $(seq 1 150); do
