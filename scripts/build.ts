@@ -10,6 +10,7 @@ export const handlerEntryPoints = [
   "functions/venus/handler.ts",
   "functions/venus/health.ts",
   "functions/jupiter/handler.ts",
+  "functions/uranus/handler.ts",
 ];
 
 export async function buildHandlers(options: { outdir?: string; minify?: boolean } = {}): Promise<void> {
@@ -38,6 +39,9 @@ export async function buildHandlers(options: { outdir?: string; minify?: boolean
   });
   // Handlers find their SQL migrations next to themselves (new URL("./migrations/", import.meta.url)).
   cpSync("functions/jupiter/migrations", `${outdir}/functions/jupiter/migrations`, { recursive: true });
+  // Uranus reads its models and its own migrations the same way (new URL("./models/", import.meta.url)).
+  cpSync("functions/uranus/migrations", `${outdir}/functions/uranus/migrations`, { recursive: true });
+  cpSync("functions/uranus/models", `${outdir}/functions/uranus/models`, { recursive: true });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

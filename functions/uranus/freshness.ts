@@ -14,7 +14,9 @@ export interface BronzeFreshness {
 }
 
 /** Asks the source; a source that fails counts as unavailable for this run rather than failing the model. */
-export async function readBronzeFreshness(source: BronzeFreshnessSource | undefined): Promise<BronzeFreshness> {
+export async function readBronzeFreshness(
+  source: BronzeFreshnessSource | undefined,
+): Promise<BronzeFreshness> {
   if (!source) return { available: false, newestEventAt: null };
   try {
     return { available: true, newestEventAt: await source.newestEventAt() };

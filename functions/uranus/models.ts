@@ -67,10 +67,12 @@ export function parseModel(file: string, text: string): GoldModel {
     throw new ModelDefinitionError(`${where}: an incremental model needs "-- unique_key: <columns>"`);
   }
   const orderBy = list(header.get("order_by"));
-  if (orderBy.length === 0) throw new ModelDefinitionError(`${where}: the header needs "-- order_by: <columns>"`);
+  if (orderBy.length === 0)
+    throw new ModelDefinitionError(`${where}: the header needs "-- order_by: <columns>"`);
   const dependsOn = list(header.get("depends"));
   for (const column of [...uniqueKey, ...orderBy, ...dependsOn]) {
-    if (!IDENTIFIER.test(column)) throw new ModelDefinitionError(`${where}: "${column}" is not an identifier`);
+    if (!IDENTIFIER.test(column))
+      throw new ModelDefinitionError(`${where}: "${column}" is not an identifier`);
   }
   const sql = text
     .split("\n")
@@ -100,10 +102,13 @@ export function orderModels(models: GoldModel[]): GoldModel[] {
   const visit = (model: GoldModel, trail: string[]) => {
     if (state.get(model.name) === "done") return;
     if (state.get(model.name) === "visiting") {
-      throw new ModelDefinitionError(`Models depend on each other in a cycle: ${[...trail, model.name].join(" → ")}`);
+      throw new ModelDefinitionError(
+        `Models depend on each other in a cycle: ${[...trail, model.name].join(" → ")}`,
+      );
     }
     state.set(model.name, "visiting");
-    for (const dependency of [...model.dependsOn].sort()) visit(byName.get(dependency)!, [...trail, model.name]);
+    for (const dependency of [...model.dependsOn].sort())
+      visit(byName.get(dependency)!, [...trail, model.name]);
     state.set(model.name, "done");
     ordered.push(model);
   };

@@ -113,7 +113,13 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
       };
     } else {
       const plan = await planModel(clickhouse, model, mode, asOf, settings);
-      options.onProgress?.({ kind: "model-start", model: model.name, index: i, total: selected.length, mode: plan.mode });
+      options.onProgress?.({
+        kind: "model-start",
+        model: model.name,
+        index: i,
+        total: selected.length,
+        mode: plan.mode,
+      });
       const base: Record<string, string | number | null> = {
         as_of: chTime(asOf),
         active_minutes: settings.activeAfterMinutes,
@@ -169,7 +175,9 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
           error: "",
         };
       } catch (error) {
-        await clickhouse.command({ query: `DROP TABLE IF EXISTS ${model.name}__next` }).catch(() => undefined);
+        await clickhouse
+          .command({ query: `DROP TABLE IF EXISTS ${model.name}__next` })
+          .catch(() => undefined);
         result = {
           model: model.name,
           strategy: model.strategy,
@@ -205,7 +213,8 @@ async function planModel(
   settings: UranusConfig,
 ): Promise<ModelPlan> {
   if (model.strategy === "rebuild") return { mode: "rebuild", windowStart: null };
-  if (mode === "full" || !(await tableExists(clickhouse, model.name))) return { mode: "full", windowStart: null };
+  if (mode === "full" || !(await tableExists(clickhouse, model.name)))
+    return { mode: "full", windowStart: null };
   if (mode === "backfill") return { mode: "backfill", windowStart: null };
   const previous = await rows<{ previous_as_of: string | null }>(
     clickhouse,
@@ -260,7 +269,10 @@ async function buildAndSwap(
 function dayChunks(from: Date, to: Date): { from: Date; to: Date }[] {
   const chunks: { from: Date; to: Date }[] = [];
   for (let start = Math.floor(from.getTime() / DAY_MS) * DAY_MS; start < to.getTime(); start += DAY_MS) {
-    chunks.push({ from: new Date(Math.max(start, from.getTime())), to: new Date(Math.min(start + DAY_MS, to.getTime())) });
+    chunks.push({
+      from: new Date(Math.max(start, from.getTime())),
+      to: new Date(Math.min(start + DAY_MS, to.getTime())),
+    });
   }
   return chunks;
 }
