@@ -26,7 +26,7 @@ WITH
       completed + failed + cancelled AS ended,
       countIf(on_time IS NOT NULL) AS with_promise,
       countIf(on_time = 1) AS on_time_count,
-      sum(total_distance_km) AS km,
+      sum(toInt64(round(total_distance_km * 1e6))) / 1e6 AS km,
       sum(greatest(dateDiff('millisecond', if(n = 1, start_time, greatest(start_time, covered_until)), end_time), 0))
         / 3600000 AS hours
     FROM intervals

@@ -13,7 +13,7 @@ WITH
       countIf(status = 'completed') AS completed_trips,
       countIf(status = 'failed') AS failed_trips,
       countIf(status = 'cancelled') AS cancelled_trips,
-      sum(total_distance_km) AS path_km
+      sum(toInt64(round(total_distance_km * 1e6))) / 1e6 AS path_km
     FROM session_summary
     GROUP BY vehicle_id
   ),
