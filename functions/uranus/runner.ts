@@ -91,113 +91,122 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
     ? options.models.filter((model) => options.only!.includes(model.name))
     : options.models;
   const bronze = await readBronzeFreshness(options.bronze);
+  const existing = await listTables(clickhouse);
   const results: ModelRunResult[] = [];
-  const outcomes = new Map<string, ModelOutcome>();
-  for (const [i, model] of selected.entries()) {
-    const startedAt = new Date();
-    const began = performance.now();
-    const failedDependency = model.dependsOn.find((d) => TERMINAL.includes(outcomes.get(d) ?? "success"));
-    let result: ModelRunResult;
-    if (failedDependency) {
-      result = {
-        model: model.name,
-        strategy: model.strategy,
-        mode: model.strategy === "rebuild" ? "rebuild" : "incremental",
-        outcome: "skipped",
-        startedAt,
-        durationMs: 0,
-        rowsWritten: 0,
-        rows: 0,
-        windowStart: null,
-        error: `not run: dependency ${failedDependency} ${outcomes.get(failedDependency)}`,
-      };
-    } else {
-      const plan = await planModel(clickhouse, model, mode, asOf, settings);
-      options.onProgress?.({
-        kind: "model-start",
-        model: model.name,
-        index: i,
-        total: selected.length,
-        mode: plan.mode,
-      });
-      const base: Record<string, string | number | null> = {
-        as_of: chTime(asOf),
-        active_minutes: settings.activeAfterMinutes,
-        offline_minutes: settings.offlineAfterMinutes,
-        bronze_available: bronze.available ? 1 : 0,
-        bronze_newest_at: bronze.newestEventAt ? chTime(bronze.newestEventAt) : null,
-        scope: "all",
-        since: chTime(new Date(0)),
-        from: chTime(new Date(0)),
-        to: chTime(new Date(0)),
-      };
-      try {
-        let rowsWritten = 0;
-        if (plan.mode === "backfill") {
-          const chunks = dayChunks(options.range!.from, options.range!.to);
-          for (const [c, chunk] of chunks.entries()) {
-            const written = await buildAndSwap(clickhouse, model, true, {
-              ...base,
-              scope: "started_between",
-              from: chTime(chunk.from),
-              to: chTime(chunk.to),
-            });
-            rowsWritten += written;
-            options.onProgress?.({
-              kind: "chunk",
-              model: model.name,
-              chunk: c + 1,
-              chunks: chunks.length,
-              from: chunk.from,
-              to: chunk.to,
-              rowsWritten: written,
-            });
-          }
-        } else if (plan.mode === "incremental") {
-          rowsWritten = await buildAndSwap(clickhouse, model, true, {
-            ...base,
-            scope: "received_since",
-            since: chTime(plan.windowStart!),
-          });
-        } else {
-          rowsWritten = await buildAndSwap(clickhouse, model, false, base);
-        }
-        result = {
-          model: model.name,
-          strategy: model.strategy,
-          mode: plan.mode,
-          outcome: "success",
-          startedAt,
-          durationMs: Math.round(performance.now() - began),
-          rowsWritten,
-          rows: await countRows(clickhouse, model.name),
-          windowStart: plan.windowStart,
-          error: "",
-        };
-      } catch (error) {
-        await clickhouse
-          .command({ query: `DROP TABLE IF EXISTS ${model.name}__next` })
-          .catch(() => undefined);
-        result = {
-          model: model.name,
-          strategy: model.strategy,
-          mode: plan.mode,
-          outcome: "failed",
-          startedAt,
-          durationMs: Math.round(performance.now() - began),
-          rowsWritten: 0,
-          rows: 0,
-          windowStart: plan.windowStart,
-          error: error instanceof Error ? error.message : String(error),
-        };
-      }
-    }
-    outcomes.set(model.name, result.outcome);
-    results.push(result);
-    await recordRun(clickhouse, runId, asOf, mode, options.range, result);
-    options.onProgress?.({ kind: "model-end", index: i, total: selected.length, result });
+  try {
+    await runModels();
+  } finally {
+    // One insert for the whole run: an insert costs a new part, and a run has many small models.
+    if (results.length > 0) await recordRuns(clickhouse, runId, asOf, mode, options.range, results);
   }
   return { runId, asOf, mode, models: results, ok: results.every((r) => r.outcome === "success") };
+
+  async function runModels(): Promise<void> {
+    const outcomes = new Map<string, ModelOutcome>();
+    for (const [i, model] of selected.entries()) {
+      const startedAt = new Date();
+      const began = performance.now();
+      const failedDependency = model.dependsOn.find((d) => TERMINAL.includes(outcomes.get(d) ?? "success"));
+      let result: ModelRunResult;
+      if (failedDependency) {
+        result = {
+          model: model.name,
+          strategy: model.strategy,
+          mode: model.strategy === "rebuild" ? "rebuild" : "incremental",
+          outcome: "skipped",
+          startedAt,
+          durationMs: 0,
+          rowsWritten: 0,
+          rows: 0,
+          windowStart: null,
+          error: `not run: dependency ${failedDependency} ${outcomes.get(failedDependency)}`,
+        };
+      } else {
+        const plan = await planModel(clickhouse, model, mode, asOf, settings, existing.has(model.name));
+        options.onProgress?.({
+          kind: "model-start",
+          model: model.name,
+          index: i,
+          total: selected.length,
+          mode: plan.mode,
+        });
+        const base: Record<string, string | number | null> = {
+          as_of: chTime(asOf),
+          active_minutes: settings.activeAfterMinutes,
+          offline_minutes: settings.offlineAfterMinutes,
+          bronze_available: bronze.available ? 1 : 0,
+          bronze_newest_at: bronze.newestEventAt ? chTime(bronze.newestEventAt) : null,
+          scope: "all",
+          since: chTime(new Date(0)),
+          from: chTime(new Date(0)),
+          to: chTime(new Date(0)),
+        };
+        try {
+          let rowsWritten = 0;
+          if (plan.mode === "backfill") {
+            const chunks = dayChunks(options.range!.from, options.range!.to);
+            for (const [c, chunk] of chunks.entries()) {
+              const written = await buildAndSwap(clickhouse, model, true, existing, {
+                ...base,
+                scope: "started_between",
+                from: chTime(chunk.from),
+                to: chTime(chunk.to),
+              });
+              rowsWritten += written;
+              options.onProgress?.({
+                kind: "chunk",
+                model: model.name,
+                chunk: c + 1,
+                chunks: chunks.length,
+                from: chunk.from,
+                to: chunk.to,
+                rowsWritten: written,
+              });
+            }
+          } else if (plan.mode === "incremental") {
+            rowsWritten = await buildAndSwap(clickhouse, model, true, existing, {
+              ...base,
+              scope: "received_since",
+              since: chTime(plan.windowStart!),
+            });
+          } else {
+            rowsWritten = await buildAndSwap(clickhouse, model, false, existing, base);
+          }
+          result = {
+            model: model.name,
+            strategy: model.strategy,
+            mode: plan.mode,
+            outcome: "success",
+            startedAt,
+            durationMs: Math.round(performance.now() - began),
+            rowsWritten,
+            rows: model.strategy === "rebuild" ? rowsWritten : await countRows(clickhouse, model.name),
+            windowStart: plan.windowStart,
+            error: "",
+          };
+        } catch (error) {
+          await clickhouse
+            .command({ query: `DROP TABLE IF EXISTS ${model.name}__next` })
+            .catch(() => undefined);
+          result = {
+            model: model.name,
+            strategy: model.strategy,
+            mode: plan.mode,
+            outcome: "failed",
+            startedAt,
+            durationMs: Math.round(performance.now() - began),
+            rowsWritten: 0,
+            rows: 0,
+            windowStart: plan.windowStart,
+            error: error instanceof Error ? error.message : String(error),
+          };
+        }
+      }
+      outcomes.set(model.name, result.outcome);
+      results.push(result);
+      options.onProgress?.({ kind: "model-end", index: i, total: selected.length, result });
+    }
+  }
 }
 
 interface ModelPlan {
@@ -211,10 +220,10 @@ async function planModel(
   mode: RunMode,
   asOf: Date,
   settings: UranusConfig,
+  exists: boolean,
 ): Promise<ModelPlan> {
   if (model.strategy === "rebuild") return { mode: "rebuild", windowStart: null };
-  if (mode === "full" || !(await tableExists(clickhouse, model.name)))
-    return { mode: "full", windowStart: null };
+  if (mode === "full" || !exists) return { mode: "full", windowStart: null };
   if (mode === "backfill") return { mode: "backfill", windowStart: null };
   const previous = await rows<{ previous_as_of: string | null }>(
     clickhouse,
@@ -238,17 +247,18 @@ async function buildAndSwap(
   clickhouse: ClickHouseClient,
   model: GoldModel,
   carryOver: boolean,
+  existing: Set<string>,
   parameters: Record<string, string | number | null>,
 ): Promise<number> {
   const next = `${model.name}__next`;
   const queryParams = Object.fromEntries(model.parameters.map((name) => [name, parameters[name]]));
-  await clickhouse.command({ query: `DROP TABLE IF EXISTS ${next}` });
+  // OR REPLACE also clears a `__next` left behind by a run that was killed half-way.
   await clickhouse.command({
-    query: `CREATE TABLE ${next} ENGINE = MergeTree ORDER BY (${model.orderBy.join(", ")}) AS ${model.sql}`,
+    query: `CREATE OR REPLACE TABLE ${next} ENGINE = MergeTree ORDER BY (${model.orderBy.join(", ")}) AS ${model.sql}`,
     query_params: queryParams,
   });
   const written = await countRows(clickhouse, next);
-  const exists = await tableExists(clickhouse, model.name);
+  const exists = existing.has(model.name);
   if (carryOver && exists) {
     if ((await columnsOf(clickhouse, model.name)) !== (await columnsOf(clickhouse, next))) {
       throw new Error(
@@ -260,7 +270,10 @@ async function buildAndSwap(
       query: `INSERT INTO ${next} SELECT * FROM ${model.name} WHERE ${key} NOT IN (SELECT ${model.uniqueKey.join(", ")} FROM ${next})`,
     });
   }
-  if (!exists) await clickhouse.command({ query: `CREATE TABLE IF NOT EXISTS ${model.name} AS ${next}` });
+  if (!exists) {
+    await clickhouse.command({ query: `CREATE TABLE IF NOT EXISTS ${model.name} AS ${next}` });
+    existing.add(model.name);
+  }
   await clickhouse.command({ query: `EXCHANGE TABLES ${next} AND ${model.name}` });
   await clickhouse.command({ query: `DROP TABLE ${next}` });
   return written;
@@ -277,35 +290,33 @@ function dayChunks(from: Date, to: Date): { from: Date; to: Date }[] {
   return chunks;
 }
 
-async function recordRun(
+async function recordRuns(
   clickhouse: ClickHouseClient,
   runId: string,
   asOf: Date,
   mode: RunMode,
   range: { from: Date; to: Date } | undefined,
-  result: ModelRunResult,
+  results: ModelRunResult[],
 ): Promise<void> {
   await clickhouse.insert({
     table: "uranus_runs",
     format: "JSONEachRow",
-    values: [
-      {
-        run_id: runId,
-        model: result.model,
-        strategy: result.strategy,
-        mode: result.mode,
-        as_of: asOf.toISOString(),
-        window_start: result.windowStart?.toISOString() ?? null,
-        range_from: mode === "backfill" ? (range?.from.toISOString() ?? null) : null,
-        range_to: mode === "backfill" ? (range?.to.toISOString() ?? null) : null,
-        started_at: result.startedAt.toISOString(),
-        duration_ms: result.durationMs,
-        rows_written: result.rowsWritten,
-        rows: result.rows,
-        outcome: result.outcome,
-        error: result.error,
-      },
-    ],
+    values: results.map((result) => ({
+      run_id: runId,
+      model: result.model,
+      strategy: result.strategy,
+      mode: result.mode,
+      as_of: asOf.toISOString(),
+      window_start: result.windowStart?.toISOString() ?? null,
+      range_from: mode === "backfill" ? (range?.from.toISOString() ?? null) : null,
+      range_to: mode === "backfill" ? (range?.to.toISOString() ?? null) : null,
+      started_at: result.startedAt.toISOString(),
+      duration_ms: result.durationMs,
+      rows_written: result.rowsWritten,
+      rows: result.rows,
+      outcome: result.outcome,
+      error: result.error,
+    })),
   });
 }
 
@@ -322,13 +333,12 @@ async function countRows(clickhouse: ClickHouseClient, table: string): Promise<n
   return Number(row?.n ?? 0);
 }
 
-async function tableExists(clickhouse: ClickHouseClient, table: string): Promise<boolean> {
-  const [row] = await rows<{ n: string }>(
+async function listTables(clickhouse: ClickHouseClient): Promise<Set<string>> {
+  const tables = await rows<{ name: string }>(
     clickhouse,
-    "SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {table:String}",
-    { table },
+    "SELECT name FROM system.tables WHERE database = currentDatabase()",
   );
-  return Number(row?.n ?? 0) > 0;
+  return new Set(tables.map((t) => t.name));
 }
 
 async function columnsOf(clickhouse: ClickHouseClient, table: string): Promise<string> {

@@ -4,20 +4,19 @@
 -- order_by: day, h3_cell
 --
 -- Pick-ups and drop-offs per day of session start and H3 cell at resolution 8 (about 0.7 km²), for the
--- dashboard's heatmap. geoToH3 takes (lon, lat) here: the client pins geotoh3_argument_order = 'lon_lat'.
+-- dashboard's heatmap; the cells are computed once per session in session_summary (geoToH3 with (lon, lat)).
 -- docs/metrics.md#demand_heatmap
 WITH points AS (
-  SELECT toDate(start_time) AS day, role, lon, lat
+  SELECT toDate(start_time) AS day, role, cell
   FROM session_summary
   ARRAY JOIN
     ['pickup', 'dropoff'] AS role,
-    [pickup_lon, dropoff_lon] AS lon,
-    [pickup_lat, dropoff_lat] AS lat
-  WHERE lat IS NOT NULL AND lon IS NOT NULL
+    [pickup_h3_r8, dropoff_h3_r8] AS cell
+  WHERE cell IS NOT NULL
 )
 SELECT
   day,
-  geoToH3(assumeNotNull(lon), assumeNotNull(lat), 8) AS h3_cell,
+  assumeNotNull(cell) AS h3_cell,
   h3ToString(h3_cell) AS h3_index,
   h3ToGeo(h3_cell).latitude AS cell_lat,
   h3ToGeo(h3_cell).longitude AS cell_lon,

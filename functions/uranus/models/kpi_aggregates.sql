@@ -6,6 +6,9 @@
 -- KPIs by day, ISO week (Monday start) and month, each session attributed to the period of its start_time
 -- (docs/metrics.md#kpi_aggregates). Durations, percentiles and speed are over completed sessions only.
 -- Sums are taken over whole milliseconds and millimetres (integers), so they do not depend on row order.
+SELECT * EXCEPT (delivery_quantiles)
+FROM
+(
 SELECT
   toLowCardinality(period) AS period,
   period_start,
@@ -18,9 +21,10 @@ SELECT
   if(sessions_ended = 0, NULL, sessions_completed / sessions_ended) AS completion_rate,
   if(sessions_completed = 0, NULL, sumIf(duration_ms, status = 'completed') / sessions_completed / 1000)
     AS avg_delivery_seconds,
-  if(sessions_completed = 0, NULL, quantileExactIf(0.5)(duration_seconds, status = 'completed')) AS p50_delivery_seconds,
-  if(sessions_completed = 0, NULL, quantileExactIf(0.9)(duration_seconds, status = 'completed')) AS p90_delivery_seconds,
-  if(sessions_completed = 0, NULL, quantileExactIf(0.99)(duration_seconds, status = 'completed')) AS p99_delivery_seconds,
+  quantilesExactIf(0.5, 0.9, 0.99)(duration_seconds, status = 'completed') AS delivery_quantiles,
+  if(sessions_completed = 0, NULL, delivery_quantiles[1]) AS p50_delivery_seconds,
+  if(sessions_completed = 0, NULL, delivery_quantiles[2]) AS p90_delivery_seconds,
+  if(sessions_completed = 0, NULL, delivery_quantiles[3]) AS p99_delivery_seconds,
   sum(path_mm) / 1e6 AS total_distance_km,
   total_distance_km / sessions_started AS avg_distance_km,
   sumIf(path_mm, status = 'completed') / 1e6 AS completed_distance_km,
@@ -40,3 +44,4 @@ ARRAY JOIN
   ['day', 'week', 'month'] AS period,
   [toDate(start_time), toStartOfWeek(start_time, 1), toStartOfMonth(start_time)] AS period_start
 GROUP BY period, period_start
+)

@@ -7,10 +7,12 @@
 -- Bronze comes from a pluggable source ({bronze_available} = 0 when there is none); silver from the
 -- sessions table (max over partial rows is exact without merging); gold from session_summary.
 WITH
-  (SELECT max(last_event_at) FROM sessions) AS silver_newest,
-  (SELECT count() FROM sessions) AS silver_rows,
-  (SELECT max(last_event_at) FROM session_summary) AS gold_newest,
-  (SELECT count() FROM session_summary) AS gold_rows
+  (SELECT (max(last_event_at), count()) FROM sessions) AS silver,
+  (SELECT (max(last_event_at), count()) FROM session_summary) AS gold,
+  silver.1 AS silver_newest,
+  silver.2 AS silver_rows,
+  gold.1 AS gold_newest,
+  gold.2 AS gold_rows
 SELECT
   toUInt8(layer_order) AS layer_order,
   toLowCardinality(layer) AS layer,

@@ -7,22 +7,36 @@
 -- One row per session (docs/metrics.md#session_summary). Incremental: only the sessions that silver received
 -- something for since {since} (scope received_since), or that started in [{from}, {to}) (scope
 -- started_between, a backfill), are recomputed; the runner carries every other row over unchanged.
--- Positions are read from session_positions without FINAL: a duplicated event is an identical
--- (occurred_at, event_id, lon, lat) tuple, removed by arrayDistinct after sorting.
+-- Positions are read from session_positions without FINAL: duplicated events are removed after sorting.
 WITH
+  -- Candidates from the raw partial rows first (a session received since {since} has a row received since
+  -- then), so the merging view only groups the sessions in scope.
+  candidates AS (
+    SELECT session_id
+    FROM sessions
+    WHERE {scope:String} != 'received_since' OR last_received_at >= {since:DateTime64(3, 'UTC')}
+  ),
   scoped AS (
     SELECT *
     FROM sessions_current
-    WHERE {scope:String} = 'all'
-      OR ({scope:String} = 'received_since' AND last_received_at >= {since:DateTime64(3, 'UTC')})
-      OR ({scope:String} = 'started_between'
-          AND coalesce(started_at, first_event_at) >= {from:DateTime64(3, 'UTC')}
-          AND coalesce(started_at, first_event_at) < {to:DateTime64(3, 'UTC')})
+    WHERE session_id IN (SELECT session_id FROM candidates)
+      AND ({scope:String} = 'all'
+        OR ({scope:String} = 'received_since' AND last_received_at >= {since:DateTime64(3, 'UTC')})
+        OR ({scope:String} = 'started_between'
+            AND coalesce(started_at, first_event_at) >= {from:DateTime64(3, 'UTC')}
+            AND coalesce(started_at, first_event_at) < {to:DateTime64(3, 'UTC')}))
   ),
+  -- Pings in event-time order (ties by event_id, as silver's session_movements); a duplicated event is
+  -- the same (occurred_at, event_id) and sorts next to itself, so dropping an element whose event_id equals
+  -- its predecessor's removes duplicates in one linear pass (no FINAL over the big table, no hash set).
   paths AS (
     SELECT
       session_id,
-      arrayDistinct(arraySort(groupArray((occurred_at, event_id, lon, lat, speed_kmh)))) AS pings
+      arraySort(groupArray((occurred_at, event_id, lon, lat, speed_kmh))) AS sorted,
+      arrayMap(p -> p.2, sorted) AS ids,
+      arrayFilter((p, first) -> first, sorted,
+        arrayMap((id, previous) -> id != previous, ids,
+          arrayPushFront(arrayPopBack(ids), toUUID('00000000-0000-0000-0000-000000000000')))) AS pings
     FROM session_positions
     WHERE session_id IN (SELECT session_id FROM scoped)
       AND occurred_at >= (SELECT min(first_event_at) FROM scoped)
@@ -63,7 +77,8 @@ WITH
            q -> greatCircleDistance(q.3, q.4, assumeNotNull(dropoff_lon), assumeNotNull(dropoff_lat)) <= 100, pings))
         AS arrived_ping_index
     FROM scoped AS s
-    LEFT JOIN orders_current AS o ON o.order_id = s.order_id
+    LEFT JOIN (SELECT * FROM orders_current WHERE order_id IN (SELECT order_id FROM scoped)) AS o
+      ON o.order_id = s.order_id
     LEFT JOIN paths AS p ON p.session_id = s.session_id
   )
 SELECT
@@ -92,6 +107,10 @@ SELECT
   pickup_lon,
   dropoff_lat,
   dropoff_lon,
+  -- H3 cells (resolution 8) of the pick-up and drop-off, for the demand heatmap; geoToH3 takes (lon, lat):
+  -- the client pins geotoh3_argument_order = 'lon_lat'.
+  if(pickup_lat IS NULL, NULL, geoToH3(assumeNotNull(pickup_lon), assumeNotNull(pickup_lat), 8)) AS pickup_h3_r8,
+  if(dropoff_lat IS NULL, NULL, geoToH3(assumeNotNull(dropoff_lon), assumeNotNull(dropoff_lat), 8)) AS dropoff_h3_r8,
   if(arrived_ping_index = 0, NULL, pings[arrived_ping_index].1) AS arrived_dropoff_at,
   promised_at,
   if(status = 'completed' AND promised_at IS NOT NULL, toUInt8(end_time <= promised_at), NULL) AS on_time,
