@@ -54,11 +54,11 @@ export interface GoldTestStore {
 
 /**
  * An embedded chDB with the silver and gold schema in a fresh folder outside the repository (chDB binds one
- * folder per process: one store per test file).
+ * folder per process: one store per test file), or in `dataDir`, which is then kept on close.
  */
-export async function openGoldTestStore(env: Record<string, string> = {}): Promise<GoldTestStore> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-gold-"));
-  const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir, ...env });
+export async function openGoldTestStore(options: { dataDir?: string } = {}): Promise<GoldTestStore> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "packetpulse-gold-"));
+  const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });
   const clickhouse = await openGoldStore(config.clickhouse);
   const models = await loadModels();
   const deadLetters: SilverDeadLetter[] = [];
@@ -114,7 +114,7 @@ export async function openGoldTestStore(env: Record<string, string> = {}): Promi
     },
     async close() {
       await clickhouse.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
