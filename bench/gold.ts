@@ -9,7 +9,7 @@ import { loadConfig } from "#shared/config/index.ts";
  * `npm run bench:gold`: Uranus's refresh time against the size of silver (embedded chDB, one process).
  *
  * For each size, silver is generated directly with ClickHouse SQL (INSERT … SELECT FROM numbers()): sessions
- * of 100 pings 10 s apart, spread over 30 days, 20 sessions per vehicle, 90 % completed, 4 % failed, 4 %
+ * of 100 pings 10 s apart, spread over 30 days, 20 sessions per vehicle, 92 % completed, 4 % failed, 4 %
  * cancelled, the newest still running. Then:
  * 1. full refresh: every model from scratch (`mode: "full"`), after one untimed warm-up run;
  * 2. incremental refresh: one minute of new traffic lands (6 pings for each of 1,000 running sessions, with
