@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { UranusConfig } from "#shared/config/index.ts";
+import { GoldRunError } from "./errors.ts";
 import { type BronzeFreshnessSource, readBronzeFreshness } from "./freshness.ts";
 import type { GoldModel, ModelStrategy } from "./models.ts";
 
@@ -84,7 +85,7 @@ export function runGold(options: GoldRunOptions): Promise<GoldRunResult> {
 async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
   const { clickhouse, settings } = options;
   const mode = options.mode ?? "scheduled";
-  if (mode === "backfill" && !options.range) throw new Error("A backfill needs a range (from, to)");
+  if (mode === "backfill" && !options.range) throw new GoldRunError("A backfill needs a range (from, to)");
   const asOf = options.asOf ?? new Date();
   const runId = randomUUID();
   const selected = options.only
@@ -143,15 +144,17 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
         };
         try {
           let rowsWritten = 0;
+          let mode = plan.mode;
           if (plan.mode === "backfill") {
             const chunks = dayChunks(options.range!.from, options.range!.to);
             for (const [c, chunk] of chunks.entries()) {
-              const written = await buildAndSwap(clickhouse, model, true, existing, {
+              const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
                 ...base,
                 scope: "started_between",
                 from: chTime(chunk.from),
                 to: chTime(chunk.to),
               });
+              if (widened) mode = "full";
               rowsWritten += written;
               options.onProgress?.({
                 kind: "chunk",
@@ -164,18 +167,20 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
               });
             }
           } else if (plan.mode === "incremental") {
-            rowsWritten = await buildAndSwap(clickhouse, model, true, existing, {
+            const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
               ...base,
               scope: "received_since",
               since: chTime(plan.windowStart!),
             });
+            if (widened) mode = "full";
+            rowsWritten = written;
           } else {
-            rowsWritten = await buildAndSwap(clickhouse, model, false, existing, base);
+            rowsWritten = (await buildAndSwap(clickhouse, model, false, existing, base)).written;
           }
           result = {
             model: model.name,
             strategy: model.strategy,
-            mode: plan.mode,
+            mode,
             outcome: "success",
             startedAt,
             durationMs: Math.round(performance.now() - began),
@@ -242,6 +247,8 @@ async function planModel(
 /**
  * Builds `<name>__next` from the model's SELECT, carries over the current table's other rows when
  * `carryOver` (incremental), swaps it in and drops the old table. Returns the rows the SELECT produced.
+ * When the model's columns no longer match the table's (a changed model), the scope is widened to every
+ * row instead: carrying old rows over would mix two schemas.
  */
 async function buildAndSwap(
   clickhouse: ClickHouseClient,
@@ -249,7 +256,7 @@ async function buildAndSwap(
   carryOver: boolean,
   existing: Set<string>,
   parameters: Record<string, string | number | null>,
-): Promise<number> {
+): Promise<{ written: number; widened: boolean }> {
   const next = `${model.name}__next`;
   const queryParams = Object.fromEntries(model.parameters.map((name) => [name, parameters[name]]));
   // OR REPLACE also clears a `__next` left behind by a run that was killed half-way.
@@ -261,9 +268,8 @@ async function buildAndSwap(
   const exists = existing.has(model.name);
   if (carryOver && exists) {
     if ((await columnsOf(clickhouse, model.name)) !== (await columnsOf(clickhouse, next))) {
-      throw new Error(
-        `${model.name} has a different schema than its model now: run with --full-refresh to rebuild it`,
-      );
+      const all = await buildAndSwap(clickhouse, model, false, existing, { ...parameters, scope: "all" });
+      return { ...all, widened: true };
     }
     const key = `(${model.uniqueKey.join(", ")})`;
     await clickhouse.command({
@@ -276,7 +282,7 @@ async function buildAndSwap(
   }
   await clickhouse.command({ query: `EXCHANGE TABLES ${next} AND ${model.name}` });
   await clickhouse.command({ query: `DROP TABLE ${next}` });
-  return written;
+  return { written, widened: false };
 }
 
 function dayChunks(from: Date, to: Date): { from: Date; to: Date }[] {

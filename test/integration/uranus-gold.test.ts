@@ -744,6 +744,24 @@ describe("refresh strategies", () => {
     expect(afterBackfill).toEqual(await store.table("session_summary"));
   });
 
+  it("rebuilds an incremental model in full when its table has other columns than the model now", async () => {
+    // Prepare: a table as an older model left it (one column fewer).
+    await store.feed(goldFixtureBatches());
+    await store.run({ asOf: new Date(AS_OF), mode: "full", only: ["session_summary"] });
+    await store.clickhouse.command({ query: "ALTER TABLE session_summary DROP COLUMN service_seconds" });
+
+    // Act
+    const result = await store.run({ asOf: new Date(AS_OF), only: ["session_summary"] });
+
+    // Assess: every session recomputed; the column is back (A, C, E and H have a service time).
+    expect(result.models).toMatchObject([
+      { mode: "full", outcome: "success", rowsWritten: 8, rows: 8 },
+    ]);
+    expect(
+      await store.rows("SELECT count() AS n FROM session_summary WHERE service_seconds IS NOT NULL"),
+    ).toEqual([{ n: "4" }]);
+  });
+
   it("records a failed model and skips the models that depend on it, running the others", async () => {
     // Prepare
     await store.feed(goldFixtureBatches());
