@@ -233,7 +233,8 @@ async function planModel(
   const previous = await rows<{ previous_as_of: string | null }>(
     clickhouse,
     `SELECT maxOrNull(as_of) AS previous_as_of FROM uranus_runs
-     WHERE model = {model:String} AND outcome = 'success' AND as_of <= {as_of:DateTime64(3, 'UTC')}`,
+     WHERE model = {model:String} AND outcome = 'success' AND mode IN ('full', 'incremental')
+       AND as_of <= {as_of:DateTime64(3, 'UTC')}`,
     { model: model.name, as_of: chTime(asOf) },
   );
   const lastAsOf = previous[0]?.previous_as_of;

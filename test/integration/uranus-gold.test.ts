@@ -724,7 +724,7 @@ describe("refresh strategies", () => {
 
     // Act: Monday only (G started on Monday).
     const backfill = await store.run({
-      asOf: new Date(AS_OF),
+      asOf: new Date("2024-05-06T14:00:00Z"),
       mode: "backfill",
       range: { from: new Date("2024-05-06T00:00:00Z"), to: new Date("2024-05-07T00:00:00Z") },
       only: ["session_summary"],
@@ -734,6 +734,7 @@ describe("refresh strategies", () => {
       },
     });
     const afterBackfill = await store.table("session_summary");
+    const scheduled = await store.run({ asOf: new Date("2024-05-06T14:05:00Z"), only: ["session_summary"] });
     await store.run({ asOf: new Date(AS_OF), mode: "full", only: ["session_summary"] });
 
     // Assess: the five Monday sessions recomputed; the table equals a full refresh.
@@ -742,6 +743,9 @@ describe("refresh strategies", () => {
     ]);
     expect(progress).toEqual(["1/1 2024-05-06T00:00:00.000Z 5"]);
     expect(afterBackfill).toEqual(await store.table("session_summary"));
+    // A backfill covers a range of start days, not everything received: the next scheduled run still looks
+    // back from the last full or incremental run (13:15 − 15 min).
+    expect(scheduled.models[0]?.windowStart?.toISOString()).toBe("2024-05-06T13:00:00.000Z");
   });
 
   it("rebuilds an incremental model in full when its table has other columns than the model now", async () => {
@@ -754,9 +758,7 @@ describe("refresh strategies", () => {
     const result = await store.run({ asOf: new Date(AS_OF), only: ["session_summary"] });
 
     // Assess: every session recomputed; the column is back (A, C, E and H have a service time).
-    expect(result.models).toMatchObject([
-      { mode: "full", outcome: "success", rowsWritten: 8, rows: 8 },
-    ]);
+    expect(result.models).toMatchObject([{ mode: "full", outcome: "success", rowsWritten: 8, rows: 8 }]);
     expect(
       await store.rows("SELECT count() AS n FROM session_summary WHERE service_seconds IS NOT NULL"),
     ).toEqual([{ n: "4" }]);
