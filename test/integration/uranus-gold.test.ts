@@ -668,6 +668,45 @@ describe("refresh strategies", () => {
     ]);
   });
 
+  it("summarises a session known only from its pings as in progress, then right once its start arrives", async () => {
+    // Prepare: only A's first batch (pings at 37.90, 37.91 and 37.93; its session_started comes later).
+    const [pingsOnly, startedLate] = goldFixtureBatches();
+    await store.feed([pingsOnly!]);
+
+    // Act
+    await store.run({ asOf: new Date("2024-05-05T10:16:30Z") });
+    const before = await store.rows(
+      "SELECT status, start_time, end_time, ping_count, total_distance_km, promised_at FROM session_summary",
+    );
+    const active = await store.rows("SELECT session_id, distance_remaining_km FROM active_sessions");
+    await store.feed([startedLate!]);
+    await store.run({ asOf: new Date("2024-05-05T10:17:30Z") });
+    const after = await store.rows(
+      "SELECT status, start_time, promised_at, dropoff_lat FROM session_summary",
+    );
+
+    // Assess: no status event yet, so "unknown" (not finished); no drop-off known, so no distance to it.
+    expectRows(before, [
+      {
+        status: "unknown",
+        start_time: "2024-05-05T10:00:00.000Z",
+        end_time: "2024-05-05T10:15:00.000Z",
+        ping_count: "3",
+        total_distance_km: km(0.03),
+        promised_at: null,
+      },
+    ]);
+    expect(active).toEqual([{ session_id: SESSION.A, distance_remaining_km: null }]);
+    expect(after).toEqual([
+      {
+        status: "started",
+        start_time: "2024-05-05T10:00:00.000Z",
+        promised_at: "2024-05-05T10:40:00.000Z",
+        dropoff_lat: 37.93,
+      },
+    ]);
+  });
+
   it("gives identical tables when run twice in a row, full or scheduled", async () => {
     // Prepare
     await store.feed(goldFixtureBatches());
