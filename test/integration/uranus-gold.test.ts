@@ -617,6 +617,14 @@ describe("gold models on the hand-built week", () => {
       ["pipeline_freshness", "rebuild", "success", "3"],
     ]);
     for (const run of runs) expect(run.duration_ms).toBeGreaterThan(0);
+    expect(
+      await store.rows(
+        "SELECT model, last_outcome, last_rows, last_success_as_of FROM uranus_model_status WHERE model IN ('session_summary', 'kpi_aggregates') ORDER BY model",
+      ),
+    ).toEqual([
+      { model: "kpi_aggregates", last_outcome: "success", last_rows: "5", last_success_as_of: AS_OF },
+      { model: "session_summary", last_outcome: "success", last_rows: "8", last_success_as_of: AS_OF },
+    ]);
   });
 });
 

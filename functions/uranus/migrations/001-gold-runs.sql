@@ -19,4 +19,20 @@ CREATE TABLE IF NOT EXISTS uranus_runs (
   error String
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(started_at)
-ORDER BY (model, started_at, run_id);
+ORDER BY (model, started_at, run_id)
+TTL toDateTime(started_at) + INTERVAL 90 DAY;
+
+-- The latest run of each model and its latest success, for the dashboard's pipeline page.
+CREATE VIEW IF NOT EXISTS uranus_model_status AS
+SELECT
+  model,
+  argMax(run_id, (started_at, run_id)) AS last_run_id,
+  max(started_at) AS last_started_at,
+  argMax(duration_ms, (started_at, run_id)) AS last_duration_ms,
+  argMax(outcome, (started_at, run_id)) AS last_outcome,
+  argMax(error, (started_at, run_id)) AS last_error,
+  argMax(rows, (started_at, run_id)) AS last_rows,
+  maxIf(started_at, outcome = 'success') AS last_success_at,
+  maxIf(as_of, outcome = 'success') AS last_success_as_of
+FROM uranus_runs
+GROUP BY model;
