@@ -12,6 +12,7 @@ export const handlerEntryPoints = [
   "functions/jupiter/handler.ts",
   "functions/neptune/handler.ts",
   "functions/neptune/compaction-handler.ts",
+  "functions/uranus/handler.ts",
 ];
 
 export async function buildHandlers(options: { outdir?: string; minify?: boolean } = {}): Promise<void> {
@@ -40,6 +41,9 @@ export async function buildHandlers(options: { outdir?: string; minify?: boolean
   });
   // Handlers find their SQL migrations next to themselves (new URL("./migrations/", import.meta.url)).
   cpSync("functions/jupiter/migrations", `${outdir}/functions/jupiter/migrations`, { recursive: true });
+  // Uranus reads its models and its own migrations the same way (new URL("./models/", import.meta.url)).
+  cpSync("functions/uranus/migrations", `${outdir}/functions/uranus/migrations`, { recursive: true });
+  cpSync("functions/uranus/models", `${outdir}/functions/uranus/models`, { recursive: true });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,10 +1,19 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
+import { createJupiter, eventLogDeadLetterSink } from "#functions/jupiter/index.ts";
+import {
+  loadModels,
+  openGoldStore,
+  scheduleExpressionOf,
+  scheduleRateMs,
+  startGoldSchedule,
+} from "#functions/uranus/index.ts";
 import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { startVenusServer } from "#functions/venus/server.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
-import { startEventSources } from "#shared/runtime/index.ts";
+import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
 import { startSchedules } from "./schedules.ts";
 
@@ -79,15 +88,46 @@ async function main(): Promise<void> {
   console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
   if (!started()) return;
 
-  // The Kafka-triggered functions of serverless.yml, run from their TypeScript sources in this process.
-  const eventSources = await startEventSources({ config, log, handlerSource: "source" });
+  // Silver and gold share one ClickHouse client: embedded chDB binds its data folder to one process, and
+  // one client keeps Jupiter's writes and Uranus's models on the same session.
+  const clickhouse = await openGoldStore(config.clickhouse);
+  shutdown.push(() => clickhouse.close());
+  if (!started()) return;
+
+  // The Kafka-triggered functions of serverless.yml in this process: Jupiter with the shared client, any
+  // other from its TypeScript source.
+  const jupiter = createJupiter({
+    clickhouse,
+    deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter),
+  });
+  const eventSources = await startEventSources({
+    config,
+    log,
+    handlerSource: "source",
+    handlers: { jupiter },
+  });
   shutdown.push(() => eventSources.stop());
   for (const source of eventSources.eventSources) {
     console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
   }
 
-  // The scheduled functions of serverless.yml (Neptune's compaction), at their rates.
-  const schedules = await startSchedules({});
+  // Uranus on the schedule serverless.yml gives it (rate(1 minute) by default), as the schedule rule runs it,
+  // on the ClickHouse client Jupiter writes with.
+  const service = loadServerlessFile(path.join(process.cwd(), "serverless.yml"));
+  const expression = scheduleExpressionOf(service, "uranus");
+  if (expression && started()) {
+    const gold = startGoldSchedule({
+      clickhouse,
+      models: await loadModels(),
+      settings: config.uranus,
+      everyMs: scheduleRateMs(expression),
+    });
+    shutdown.push(() => gold.stop());
+    console.log(`  uranus refreshing the gold tables every ${expression.replace(/^rate\((.*)\)$/, "$1")}`);
+  }
+
+  // The other scheduled functions of serverless.yml (Neptune's compaction), at their rates.
+  const schedules = await startSchedules({ except: ["uranus"] });
   shutdown.push(() => schedules.stop());
   for (const scheduled of schedules.functions) {
     console.log(`  ${scheduled.name} every ${Math.round(scheduled.everyMs / 60_000)} min`);

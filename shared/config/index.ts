@@ -131,6 +131,9 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/, "must be a ClickHouse database name (letters, digits, '_')")
     .default("packetpulse"),
+  URANUS_ACTIVE_MINUTES: positiveInt(10, 24 * 60),
+  URANUS_OFFLINE_MINUTES: positiveInt(30, 7 * 24 * 60),
+  URANUS_LOOKBACK_MINUTES: positiveInt(15, 7 * 24 * 60),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -160,6 +163,7 @@ export interface PacketPulseConfig {
   logLevel: Env["LOG_LEVEL"];
   clickhouse: ClickHouseConfig;
   bronze: BronzeConfig;
+  uranus: UranusConfig;
 }
 
 /**
@@ -178,6 +182,16 @@ export interface BronzeConfig {
   snapshotRetentionMs: number;
   /** Threads that encode a batch's Parquet files (this one included); unset: up to 2 cores. */
   writeThreads?: number;
+}
+
+/** Gold (Uranus) thresholds; see docs/metrics.md. */
+export interface UranusConfig {
+  /** A session not heard from for this long is no longer active. */
+  activeAfterMinutes: number;
+  /** A vehicle not heard from for this long is offline (idle before that, unless it has an active session). */
+  offlineAfterMinutes: number;
+  /** Incremental models recompute what silver received since the previous run's time minus this overlap. */
+  lookbackMinutes: number;
 }
 
 /** Silver and gold store: embedded chDB in the data folder, or a ClickHouse server when `url` is set. */
@@ -304,5 +318,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           path: path.join(path.resolve(e.PACKETPULSE_DATA_DIR), "clickhouse"),
           database: e.CLICKHOUSE_DATABASE,
         },
+    uranus: {
+      activeAfterMinutes: e.URANUS_ACTIVE_MINUTES,
+      offlineAfterMinutes: e.URANUS_OFFLINE_MINUTES,
+      lookbackMinutes: e.URANUS_LOOKBACK_MINUTES,
+    },
   };
 }

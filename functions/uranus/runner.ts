@@ -1,0 +1,358 @@
+import { randomUUID } from "node:crypto";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { UranusConfig } from "#shared/config/index.ts";
+import { GoldRunError } from "./errors.ts";
+import { type BronzeFreshnessSource, readBronzeFreshness } from "./freshness.ts";
+import type { GoldModel, ModelStrategy } from "./models.ts";
+
+/**
+ * Runs gold models in dependency order (docs/gold.md). Every model ends in one atomic swap: it is built into
+ * `<name>__next` and swapped in with EXCHANGE TABLES, so readers never see a half-built table.
+ *
+ * - rebuild: the SELECT over everything, every run.
+ * - incremental: the SELECT over a scope (sessions silver received something for since the previous
+ *   successful run minus the look-back, or that started in a backfill day), plus every other row of the
+ *   current table carried over unchanged. With no previous run, or a changed schema, it runs in full.
+ *
+ * A model's output is a function of silver and `asOf` only, so two runs with the same `asOf` give identical
+ * tables. Each model's start, duration, rows and outcome go to `uranus_runs`.
+ */
+
+export type RunMode = "scheduled" | "full" | "backfill";
+export type ModelRunMode = "rebuild" | "full" | "incremental" | "backfill";
+export type ModelOutcome = "success" | "failed" | "skipped";
+
+export interface GoldRunOptions {
+  clickhouse: ClickHouseClient;
+  /** Models in dependency order (loadModels). */
+  models: GoldModel[];
+  settings: UranusConfig;
+  /** The time the run describes ("now" of active sessions, fleet status, freshness). Default: now. */
+  asOf?: Date;
+  /** scheduled: incremental models incrementally (default); full: everything from scratch; backfill: `range`. */
+  mode?: RunMode;
+  /** Backfill: incremental models recompute the sessions that started in [from, to), day by day. */
+  range?: { from: Date; to: Date };
+  /** Run only these models (default: all). */
+  only?: string[];
+  bronze?: BronzeFreshnessSource;
+  onProgress?: (progress: GoldProgress) => void;
+}
+
+export type GoldProgress =
+  | { kind: "model-start"; model: string; index: number; total: number; mode: ModelRunMode }
+  | { kind: "chunk"; model: string; chunk: number; chunks: number; from: Date; to: Date; rowsWritten: number }
+  | { kind: "model-end"; index: number; total: number; result: ModelRunResult };
+
+export interface ModelRunResult {
+  model: string;
+  strategy: ModelStrategy;
+  mode: ModelRunMode;
+  outcome: ModelOutcome;
+  startedAt: Date;
+  durationMs: number;
+  /** Rows computed by this run (an incremental run's recomputed rows; a rebuild's whole table). */
+  rowsWritten: number;
+  /** Rows in the table after the run. */
+  rows: number;
+  windowStart: Date | null;
+  error: string;
+}
+
+export interface GoldRunResult {
+  runId: string;
+  asOf: Date;
+  mode: RunMode;
+  models: ModelRunResult[];
+  ok: boolean;
+}
+
+const DAY_MS = 86_400_000;
+const TERMINAL: ModelOutcome[] = ["failed", "skipped"];
+
+/** ClickHouse's DateTime64 text form, in UTC. */
+export const chTime = (date: Date) => date.toISOString().replace("T", " ").replace("Z", "");
+
+// One run at a time per process: the scheduler and a manual run share the same `__next` tables.
+let queue: Promise<unknown> = Promise.resolve();
+
+export function runGold(options: GoldRunOptions): Promise<GoldRunResult> {
+  const run = queue.then(() => runGoldNow(options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
+  const { clickhouse, settings } = options;
+  const mode = options.mode ?? "scheduled";
+  if (mode === "backfill" && !options.range) throw new GoldRunError("A backfill needs a range (from, to)");
+  const asOf = options.asOf ?? new Date();
+  const runId = randomUUID();
+  const selected = options.only
+    ? options.models.filter((model) => options.only!.includes(model.name))
+    : options.models;
+  const bronze = await readBronzeFreshness(options.bronze);
+  const existing = await listTables(clickhouse);
+  const results: ModelRunResult[] = [];
+  try {
+    await runModels();
+  } finally {
+    // One insert for the whole run: an insert costs a new part, and a run has many small models.
+    if (results.length > 0) await recordRuns(clickhouse, runId, asOf, mode, options.range, results);
+  }
+  return { runId, asOf, mode, models: results, ok: results.every((r) => r.outcome === "success") };
+
+  async function runModels(): Promise<void> {
+    const outcomes = new Map<string, ModelOutcome>();
+    for (const [i, model] of selected.entries()) {
+      const startedAt = new Date();
+      const began = performance.now();
+      const failedDependency = model.dependsOn.find((d) => TERMINAL.includes(outcomes.get(d) ?? "success"));
+      let result: ModelRunResult;
+      if (failedDependency) {
+        result = {
+          model: model.name,
+          strategy: model.strategy,
+          mode: model.strategy === "rebuild" ? "rebuild" : "incremental",
+          outcome: "skipped",
+          startedAt,
+          durationMs: 0,
+          rowsWritten: 0,
+          rows: 0,
+          windowStart: null,
+          error: `not run: dependency ${failedDependency} ${outcomes.get(failedDependency)}`,
+        };
+      } else {
+        const plan = await planModel(clickhouse, model, mode, asOf, settings, existing.has(model.name));
+        options.onProgress?.({
+          kind: "model-start",
+          model: model.name,
+          index: i,
+          total: selected.length,
+          mode: plan.mode,
+        });
+        const base: Record<string, string | number | null> = {
+          as_of: chTime(asOf),
+          active_minutes: settings.activeAfterMinutes,
+          offline_minutes: settings.offlineAfterMinutes,
+          bronze_available: bronze.available ? 1 : 0,
+          bronze_newest_at: bronze.newestEventAt ? chTime(bronze.newestEventAt) : null,
+          scope: "all",
+          since: chTime(new Date(0)),
+          from: chTime(new Date(0)),
+          to: chTime(new Date(0)),
+        };
+        try {
+          let rowsWritten = 0;
+          let mode = plan.mode;
+          if (plan.mode === "backfill") {
+            const chunks = dayChunks(options.range!.from, options.range!.to);
+            for (const [c, chunk] of chunks.entries()) {
+              const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
+                ...base,
+                scope: "started_between",
+                from: chTime(chunk.from),
+                to: chTime(chunk.to),
+              });
+              if (widened) mode = "full";
+              rowsWritten += written;
+              options.onProgress?.({
+                kind: "chunk",
+                model: model.name,
+                chunk: c + 1,
+                chunks: chunks.length,
+                from: chunk.from,
+                to: chunk.to,
+                rowsWritten: written,
+              });
+            }
+          } else if (plan.mode === "incremental") {
+            const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
+              ...base,
+              scope: "received_since",
+              since: chTime(plan.windowStart!),
+            });
+            if (widened) mode = "full";
+            rowsWritten = written;
+          } else {
+            rowsWritten = (await buildAndSwap(clickhouse, model, false, existing, base)).written;
+          }
+          result = {
+            model: model.name,
+            strategy: model.strategy,
+            mode,
+            outcome: "success",
+            startedAt,
+            durationMs: Math.round(performance.now() - began),
+            rowsWritten,
+            rows: model.strategy === "rebuild" ? rowsWritten : await countRows(clickhouse, model.name),
+            windowStart: plan.windowStart,
+            error: "",
+          };
+        } catch (error) {
+          await clickhouse
+            .command({ query: `DROP TABLE IF EXISTS ${model.name}__next` })
+            .catch(() => undefined);
+          result = {
+            model: model.name,
+            strategy: model.strategy,
+            mode: plan.mode,
+            outcome: "failed",
+            startedAt,
+            durationMs: Math.round(performance.now() - began),
+            rowsWritten: 0,
+            rows: 0,
+            windowStart: plan.windowStart,
+            error: error instanceof Error ? error.message : String(error),
+          };
+        }
+      }
+      outcomes.set(model.name, result.outcome);
+      results.push(result);
+      options.onProgress?.({ kind: "model-end", index: i, total: selected.length, result });
+    }
+  }
+}
+
+interface ModelPlan {
+  mode: ModelRunMode;
+  windowStart: Date | null;
+}
+
+async function planModel(
+  clickhouse: ClickHouseClient,
+  model: GoldModel,
+  mode: RunMode,
+  asOf: Date,
+  settings: UranusConfig,
+  exists: boolean,
+): Promise<ModelPlan> {
+  if (model.strategy === "rebuild") return { mode: "rebuild", windowStart: null };
+  if (mode === "full" || !exists) return { mode: "full", windowStart: null };
+  if (mode === "backfill") return { mode: "backfill", windowStart: null };
+  const previous = await rows<{ previous_as_of: string | null }>(
+    clickhouse,
+    `SELECT maxOrNull(as_of) AS previous_as_of FROM uranus_runs
+     WHERE model = {model:String} AND outcome = 'success' AND mode IN ('full', 'incremental')
+       AND as_of <= {as_of:DateTime64(3, 'UTC')}`,
+    { model: model.name, as_of: chTime(asOf) },
+  );
+  const lastAsOf = previous[0]?.previous_as_of;
+  if (!lastAsOf) return { mode: "full", windowStart: null };
+  return {
+    mode: "incremental",
+    windowStart: new Date(Date.parse(lastAsOf) - settings.lookbackMinutes * 60_000),
+  };
+}
+
+/**
+ * Builds `<name>__next` from the model's SELECT, carries over the current table's other rows when
+ * `carryOver` (incremental), swaps it in and drops the old table. Returns the rows the SELECT produced.
+ * When the model's columns no longer match the table's (a changed model), the scope is widened to every
+ * row instead: carrying old rows over would mix two schemas.
+ */
+async function buildAndSwap(
+  clickhouse: ClickHouseClient,
+  model: GoldModel,
+  carryOver: boolean,
+  existing: Set<string>,
+  parameters: Record<string, string | number | null>,
+): Promise<{ written: number; widened: boolean }> {
+  const next = `${model.name}__next`;
+  const queryParams = Object.fromEntries(model.parameters.map((name) => [name, parameters[name]]));
+  // OR REPLACE also clears a `__next` left behind by a run that was killed half-way.
+  await clickhouse.command({
+    query: `CREATE OR REPLACE TABLE ${next} ENGINE = MergeTree ORDER BY (${model.orderBy.join(", ")}) AS ${model.sql}`,
+    query_params: queryParams,
+  });
+  const written = await countRows(clickhouse, next);
+  const exists = existing.has(model.name);
+  if (carryOver && exists) {
+    if ((await columnsOf(clickhouse, model.name)) !== (await columnsOf(clickhouse, next))) {
+      const all = await buildAndSwap(clickhouse, model, false, existing, { ...parameters, scope: "all" });
+      return { ...all, widened: true };
+    }
+    const key = `(${model.uniqueKey.join(", ")})`;
+    await clickhouse.command({
+      query: `INSERT INTO ${next} SELECT * FROM ${model.name} WHERE ${key} NOT IN (SELECT ${model.uniqueKey.join(", ")} FROM ${next})`,
+    });
+  }
+  if (!exists) {
+    await clickhouse.command({ query: `CREATE TABLE IF NOT EXISTS ${model.name} AS ${next}` });
+    existing.add(model.name);
+  }
+  await clickhouse.command({ query: `EXCHANGE TABLES ${next} AND ${model.name}` });
+  await clickhouse.command({ query: `DROP TABLE ${next}` });
+  return { written, widened: false };
+}
+
+function dayChunks(from: Date, to: Date): { from: Date; to: Date }[] {
+  const chunks: { from: Date; to: Date }[] = [];
+  for (let start = Math.floor(from.getTime() / DAY_MS) * DAY_MS; start < to.getTime(); start += DAY_MS) {
+    chunks.push({
+      from: new Date(Math.max(start, from.getTime())),
+      to: new Date(Math.min(start + DAY_MS, to.getTime())),
+    });
+  }
+  return chunks;
+}
+
+async function recordRuns(
+  clickhouse: ClickHouseClient,
+  runId: string,
+  asOf: Date,
+  mode: RunMode,
+  range: { from: Date; to: Date } | undefined,
+  results: ModelRunResult[],
+): Promise<void> {
+  await clickhouse.insert({
+    table: "uranus_runs",
+    format: "JSONEachRow",
+    values: results.map((result) => ({
+      run_id: runId,
+      model: result.model,
+      strategy: result.strategy,
+      mode: result.mode,
+      as_of: asOf.toISOString(),
+      window_start: result.windowStart?.toISOString() ?? null,
+      range_from: mode === "backfill" ? (range?.from.toISOString() ?? null) : null,
+      range_to: mode === "backfill" ? (range?.to.toISOString() ?? null) : null,
+      started_at: result.startedAt.toISOString(),
+      duration_ms: result.durationMs,
+      rows_written: result.rowsWritten,
+      rows: result.rows,
+      outcome: result.outcome,
+      error: result.error,
+    })),
+  });
+}
+
+async function rows<T>(
+  clickhouse: ClickHouseClient,
+  query: string,
+  query_params: Record<string, unknown> = {},
+): Promise<T[]> {
+  return (await clickhouse.query({ query, query_params, format: "JSONEachRow" })).json<T>();
+}
+
+async function countRows(clickhouse: ClickHouseClient, table: string): Promise<number> {
+  const [row] = await rows<{ n: string }>(clickhouse, `SELECT count() AS n FROM ${table}`);
+  return Number(row?.n ?? 0);
+}
+
+async function listTables(clickhouse: ClickHouseClient): Promise<Set<string>> {
+  const tables = await rows<{ name: string }>(
+    clickhouse,
+    "SELECT name FROM system.tables WHERE database = currentDatabase()",
+  );
+  return new Set(tables.map((t) => t.name));
+}
+
+async function columnsOf(clickhouse: ClickHouseClient, table: string): Promise<string> {
+  const columns = await rows<{ name: string; type: string }>(
+    clickhouse,
+    "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} ORDER BY position",
+    { table },
+  );
+  return columns.map((c) => `${c.name} ${c.type}`).join(", ");
+}

@@ -1,0 +1,70 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { UranusConfig } from "#shared/config/index.ts";
+import type { BronzeFreshnessSource } from "./freshness.ts";
+import type { GoldModel } from "./models.ts";
+import { type GoldRunResult, runGold } from "./runner.ts";
+
+export interface GoldScheduleOptions {
+  /** The client the rest of the process uses: embedded chDB binds one data folder per process. */
+  clickhouse: ClickHouseClient;
+  models: GoldModel[];
+  settings: UranusConfig;
+  /** Time between runs (from the function's schedule in serverless.yml). */
+  everyMs: number;
+  bronze?: BronzeFreshnessSource;
+  say?: (line: string) => void;
+}
+
+export interface GoldScheduleHandle {
+  /** Resolves after the first run (successful or not). */
+  readonly firstRun: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One line about a run, for `npm start`'s console. */
+export function describeRun(result: GoldRunResult, elapsedMs: number): string {
+  const failed = result.models.filter((m) => m.outcome !== "success");
+  const rows = result.models.reduce((sum, m) => sum + m.rows, 0);
+  const head = `gold: ${result.models.length - failed.length}/${result.models.length} models, ${rows.toLocaleString("en-US")} rows in ${(elapsedMs / 1000).toFixed(2)} s`;
+  return failed.length === 0
+    ? head
+    : `${head}; ${failed.map((m) => `${m.model} ${m.outcome}: ${m.error}`).join("; ")}`;
+}
+
+/**
+ * Runs the gold models now and then every `everyMs` inside a long-running process (`npm start`), as the
+ * schedule rule does on AWS. A tick that comes while a run is still going is skipped, not queued.
+ */
+export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHandle {
+  const say = options.say ?? ((line: string) => console.log(`  uranus ${line}`));
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) return running ?? Promise.resolve();
+    const began = performance.now();
+    running = runGold({
+      clickhouse: options.clickhouse,
+      models: options.models,
+      settings: options.settings,
+      bronze: options.bronze,
+    })
+      .then(
+        (result) => say(describeRun(result, performance.now() - began)),
+        (error: unknown) => say(`gold run failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  const firstRun = tick();
+  const timer = setInterval(tick, options.everyMs);
+  return {
+    firstRun,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

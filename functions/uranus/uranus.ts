@@ -1,0 +1,66 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { Context } from "aws-lambda";
+import type { UranusConfig } from "#shared/config/index.ts";
+import { GoldRunError } from "./errors.ts";
+import type { BronzeFreshnessSource } from "./freshness.ts";
+import type { GoldModel } from "./models.ts";
+import { type GoldRunResult, runGold } from "./runner.ts";
+import { type GoldSchedule, parseScheduleEvent } from "./schedule-event.ts";
+
+export interface UranusDeps {
+  clickhouse: ClickHouseClient;
+  models: GoldModel[];
+  settings: UranusConfig;
+  bronze?: BronzeFreshnessSource;
+}
+
+/** What the scheduled handler returns: one line per model. */
+export interface GoldRunSummary {
+  runId: string;
+  asOf: string;
+  models: { model: string; mode: string; outcome: string; rows: number; durationMs: number }[];
+}
+
+export type UranusHandler = (event: unknown, context: Context) => Promise<GoldRunSummary>;
+
+/** Replaces the Lambda event by the schedule it describes; a malformed event throws a ScheduleEventError. */
+export const scheduleParser = (): MiddlewareObj<unknown, GoldRunSummary> => ({
+  before: (request) => {
+    request.event = parseScheduleEvent(request.event);
+  },
+});
+
+export function summarise(result: GoldRunResult): GoldRunSummary {
+  return {
+    runId: result.runId,
+    asOf: result.asOf.toISOString(),
+    models: result.models.map((m) => ({
+      model: m.model,
+      mode: m.mode,
+      outcome: m.outcome,
+      rows: m.rows,
+      durationMs: m.durationMs,
+    })),
+  };
+}
+
+/**
+ * Uranus's scheduled handler: runs every model at the schedule's time. A failed model is recorded in
+ * uranus_runs and the invocation fails, so the failure shows in the function's error metrics.
+ */
+export function createUranus(deps: UranusDeps): UranusHandler {
+  return middy<unknown, GoldRunSummary>()
+    .use(scheduleParser())
+    .handler(async (event) => {
+      const schedule = event as GoldSchedule;
+      const result = await runGold({ ...deps, asOf: schedule.asOf, mode: schedule.mode });
+      if (!result.ok) {
+        const failed = result.models.filter((m) => m.outcome !== "success");
+        throw new GoldRunError(
+          `Gold run ${result.runId} did not complete: ${failed.map((m) => `${m.model} ${m.outcome} (${m.error})`).join("; ")}`,
+        );
+      }
+      return summarise(result);
+    });
+}
