@@ -137,3 +137,53 @@ export async function icebirdRead(tableLocation: string): Promise<Record<string,
     globalThis.fetch = original;
   }
 }
+
+/**
+ * The table's rows as icebird reads them from S3-compatible storage. icebird turns `s3://bucket/key` into
+ * `https://bucket.s3.amazonaws.com/key` and fetches it unsigned; those requests are answered here with
+ * signed S3 calls to `endpoint` (path style), keeping the HEAD and Range semantics hyparquet relies on.
+ */
+export async function icebirdReadS3(
+  tableLocation: string,
+  metadataFileName: string,
+  endpoint: string,
+): Promise<Record<string, unknown>[]> {
+  const { icebergRead } = await import("icebird");
+  const { GetObjectCommand, HeadObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: "us-east-1",
+    credentials: { accessKeyId: "packetpulse", secretAccessKey: "packetpulse-secret" },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  const original = globalThis.fetch;
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const aws = /^https:\/\/([^./]+)\.s3\.amazonaws\.com\/([^?]*)$/.exec(url);
+    if (!aws) return original(input, init);
+    const target = { Bucket: aws[1]!, Key: decodeURIComponent(aws[2]!) };
+    try {
+      if (init?.method === "HEAD") {
+        const head = await s3.send(new HeadObjectCommand(target));
+        return new Response(null, { status: 200, headers: { "content-length": String(head.ContentLength) } });
+      }
+      const range = new Headers(init?.headers).get("range") ?? undefined;
+      const object = await s3.send(new GetObjectCommand({ ...target, Range: range }));
+      const body = await object.Body!.transformToByteArray();
+      const headers: Record<string, string> = { "content-length": String(body.length) };
+      if (object.ContentRange) headers["content-range"] = object.ContentRange;
+      return new Response(body, { status: range ? 206 : 200, headers });
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 500;
+      return new Response(null, { status, statusText: (error as Error).name });
+    }
+  }) as typeof fetch;
+  try {
+    return (await icebergRead({ tableUrl: tableLocation, metadataFileName })) as Record<string, unknown>[];
+  } finally {
+    globalThis.fetch = original;
+    s3.destroy();
+  }
+}

@@ -11,14 +11,14 @@ import {
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 import { openTable } from "#shared/iceberg/index.ts";
 import { sessionsRecordForLine } from "#shared/runtime/replay.ts";
-import { chdbQuery, pyicebergReadRest } from "../helpers/neptune-readers.ts";
+import { chdbQuery, icebirdReadS3, pyicebergReadRest } from "../helpers/neptune-readers.ts";
 import { spreadLines } from "../helpers/neptune-stream.ts";
 
 /**
  * The at-scale path: the bronze table in an S3 bucket (moto's S3, from scripts/moto.sh) behind Apache
  * Iceberg's REST catalog (scripts/iceberg-rest.sh). Two Neptune writers commit to the same table at once;
  * the catalog's `assert-ref-snapshot-id` requirement makes the loser retry, and a batch both receive is
- * written once. pyiceberg (through the catalog) and ClickHouse's icebergS3 read every row once.
+ * written once. pyiceberg (through the catalog), ClickHouse's icebergS3 and icebird read every row once.
  */
 
 const restUrl = process.env.PACKETPULSE_TEST_ICEBERG_REST_URL;
@@ -105,6 +105,12 @@ describe.skipIf(!restUrl)("Neptune on S3 with an Iceberg REST catalog", () => {
       process.cwd(),
     );
     expect(counted).toEqual({ n: lines.length, ids: lines.length });
+
+    // Assess: icebird (JavaScript) reads the same rows from the bucket too.
+    const metadataFile = writers[0]!.table.metadataLocation.split("/").pop()!;
+    const icebird = await icebirdReadS3(location, metadataFile, s3Endpoint);
+    expect(icebird).toHaveLength(lines.length);
+    expect(new Set(icebird.map((r) => `${r.kafka_partition}@${r.kafka_offset}`)).size).toBe(lines.length);
   }, 240_000);
 
   it("a commit on a stale base is refused by the catalog (409) and retried on the new snapshot", async () => {
