@@ -1,0 +1,63 @@
+import { deadLetterHeaders, type ValidationIssue } from "#shared/events/index.ts";
+import type { EventLog, LogRecordInput } from "./types.ts";
+
+/** A consumed `sessions` record, as the functions that dead-letter it hold it. */
+export interface ConsumedSessionsRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** CreateTime in ms: when Venus received the event. */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer;
+}
+
+/** A record a consuming function could not use, with every reason. */
+export interface DeadLetter<R extends ConsumedSessionsRecord = ConsumedSessionsRecord> {
+  record: R;
+  schemaVersion: 1 | 2;
+  issues: ValidationIssue[];
+}
+
+/** Where rejected records go (the `sessions-dlq` topic in the deployed wiring; a collector in tests). */
+export type DeadLetterSink<R extends ConsumedSessionsRecord = ConsumedSessionsRecord> = (
+  letters: readonly DeadLetter<R>[],
+) => Promise<void>;
+
+/** Header naming the record a dead letter came from, to find it again on `sessions`. */
+export const SOURCE_RECORD_HEADER = "source_record";
+/** Header naming the function that rejected the record. */
+export const REJECTED_BY_HEADER = "rejected_by";
+
+/**
+ * The dead letter as a `sessions-dlq` record: the raw value, the contract's reason headers, its origin and
+ * the function that rejected it.
+ */
+export function deadLetterRecord(letter: DeadLetter, rejectedBy: string): LogRecordInput {
+  const { record } = letter;
+  return {
+    key: record.key?.toString("utf8") ?? "",
+    value: record.value,
+    headers: {
+      ...deadLetterHeaders(letter.issues, letter.schemaVersion, new Date(record.timestamp)),
+      [SOURCE_RECORD_HEADER]: `${record.topic}-${record.partition}@${record.offset}`,
+      [REJECTED_BY_HEADER]: rejectedBy,
+    },
+  };
+}
+
+/** A sink appending to a topic of the event log; it resolves once the letters are durable. */
+export function eventLogDeadLetterSink(
+  eventLog: EventLog,
+  topic: string,
+  rejectedBy: string,
+): DeadLetterSink {
+  return async (letters) => {
+    if (letters.length > 0) {
+      await eventLog.append(
+        topic,
+        letters.map((letter) => deadLetterRecord(letter, rejectedBy)),
+      );
+    }
+  };
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { deadLetterRecord } from "#functions/jupiter/dead-letter.ts";
+import { bronzeDeadLetterRecord } from "#functions/neptune/dead-letter.ts";
+
+const letter = {
+  record: {
+    topic: "sessions",
+    partition: 2,
+    offset: 41,
+    timestamp: Date.parse("2024-05-01T10:30:00.000Z"),
+    key: Buffer.from("device-1"),
+    value: Buffer.from('{"event_type":"teleport"}'),
+    headers: {},
+  },
+  schemaVersion: 2 as const,
+  issues: [{ field: "event_type", rule: "invalid_value", message: "event_type must be one of …" }],
+};
+
+describe("dead letters of the consuming functions", () => {
+  it.each([
+    ["jupiter", deadLetterRecord],
+    ["neptune", bronzeDeadLetterRecord],
+  ])("%s keeps the raw record and says where it came from and who rejected it", (name, build) => {
+    // Act
+    const record = build(letter);
+
+    // Assess
+    expect(record.key).toBe("device-1");
+    expect(Buffer.from(record.value as Buffer).toString()).toBe('{"event_type":"teleport"}');
+    expect(record.headers).toMatchObject({
+      source_record: "sessions-2@41",
+      rejected_by: name,
+      error_rule: "invalid_value",
+      schema_version: "2",
+    });
+    expect(JSON.parse(String(record.headers?.error_reason))).toEqual([
+      expect.objectContaining({ field: "event_type", rule: "invalid_value" }),
+    ]);
+  });
+});
