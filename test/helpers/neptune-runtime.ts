@@ -1,8 +1,8 @@
 import { createNeptune, eventLogBronzeDeadLetterSink, openBronzeStore } from "#functions/neptune/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
-import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
-import type { KafkaHandler } from "#shared/runtime/types.ts";
+import { loadServerlessFile } from "#shared/runtime/index.ts";
+import { countInvocations, forever, runEventSourceChild, useSmallBatches } from "./event-source-child.ts";
 
 /**
  * A child process for fault tests: the event-source runtime with Neptune only (its real batch code),
@@ -21,67 +21,29 @@ import type { KafkaHandler } from "#shared/runtime/types.ts";
 const batchSize = Number(process.env.NEPTUNE_BATCH_SIZE ?? "50");
 const hold = process.env.NEPTUNE_HOLD;
 const holdAfter = Number(process.env.NEPTUNE_HOLD_AFTER ?? "0");
-const forever = () => new Promise<never>(() => {});
 
 const config = loadConfig();
 const log = await openEventLog(config);
 const store = await openBronzeStore(config.bronze);
 const service = loadServerlessFile("serverless.yml");
-for (const event of (service.functions?.neptune?.events ?? []) as { msk?: Record<string, unknown> }[]) {
-  if (event.msk) Object.assign(event.msk, { batchSize, maximumBatchingWindow: 0 });
-}
+useSmallBatches(service, "neptune", batchSize);
 
-let invocations = 0;
 const neptune = createNeptune({
   table: store.table,
   deadLetter: eventLogBronzeDeadLetterSink(log, config.topics.deadLetter),
   beforeCommit: async () => {
-    if (hold === "before-commit" && invocations > holdAfter) {
-      console.log(`held ${invocations}`);
+    if (hold === "before-commit" && counted.invocations() > holdAfter) {
+      console.log(`held ${counted.invocations()}`);
       await forever();
     }
   },
 });
-const handler: KafkaHandler = async (event, context) => {
-  const n = ++invocations;
-  const records = Object.values(event.records).flat().length;
-  console.log(`invoke ${n} ${records}`);
-  const result = await neptune(event, context);
-  if (hold === "after-commit" && n > holdAfter) {
-    console.log(`held ${n}`);
-    await forever();
-  }
-  console.log(`done ${n}`);
-  return result;
-};
-
-const runtime = await startEventSources({
+const counted = countInvocations(neptune, (n) => hold === "after-commit" && n > holdAfter);
+await runEventSourceChild({
   config,
   log,
-  serverlessConfig: service,
-  functions: ["neptune"],
-  handlers: { neptune: handler },
-  statsIntervalMs: 0,
-  say: (line) => console.log(`[event-sources] ${line}`),
+  service,
+  functionName: "neptune",
+  handler: counted.handler,
+  close: () => store.close(),
 });
-
-let stopping = false;
-process.on("SIGTERM", () => {
-  stopping = true;
-  void (async () => {
-    await runtime.stop();
-    await store.close();
-    await log.close();
-    console.log("stopped");
-    process.exit(0);
-  })();
-});
-
-await runtime.ready;
-console.log("ready");
-while (!stopping) {
-  const stats = await runtime.stats();
-  if (stopping) break;
-  console.log(`stats ${JSON.stringify(stats.eventSources[0])}`);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
