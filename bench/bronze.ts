@@ -110,6 +110,7 @@ async function main() {
     const all = records();
     const loadBefore = os.loadavg()[0]!;
     const encoder = new BronzeEncoder(config.bronze.writeThreads);
+    await encoder.preload();
     console.log(`encoding on ${encoder.threads} thread(s)`);
     const commitMs: number[] = [];
     let filesWrittenAt = 0;

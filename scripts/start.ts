@@ -1,6 +1,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createJupiter, eventLogDeadLetterSink } from "#functions/jupiter/index.ts";
+import { createJupiter, eventLogDeadLetterSink, openSilverPool } from "#functions/jupiter/index.ts";
 import {
   loadModels,
   openGoldStore,
@@ -96,9 +96,12 @@ async function main(): Promise<void> {
 
   // The Kafka-triggered functions of serverless.yml in this process: Jupiter with the shared client, any
   // other from its TypeScript source.
+  const silverPool = await openSilverPool(config.silverThreads);
+  shutdown.push(() => silverPool.close());
   const jupiter = createJupiter({
     clickhouse,
     deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter),
+    pool: silverPool,
   });
   const eventSources = await startEventSources({
     config,

@@ -3,6 +3,7 @@ import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import { eventLogDeadLetterSink } from "./dead-letter.ts";
 import { createJupiter, type JupiterHandler, type KafkaBatchResponse } from "./jupiter.ts";
+import { openSilverPool } from "./silver-batch.ts";
 import { openSilverStore } from "./store.ts";
 
 /**
@@ -18,6 +19,7 @@ async function openJupiter(): Promise<JupiterHandler> {
   const eventLog = await openEventLog(config);
   return createJupiter({
     clickhouse,
+    pool: await openSilverPool(config.silverThreads),
     deadLetter: eventLogDeadLetterSink(eventLog, config.topics.deadLetter),
   });
 }

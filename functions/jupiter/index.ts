@@ -13,6 +13,7 @@ export {
 } from "./jupiter.ts";
 export { decodeKafkaEvent, KafkaEventError, kafkaEventSchema, type SessionsRecord } from "./kafka-event.ts";
 export {
+  openSilverPool,
   processSilverBatch,
   type SilverBatchDeps,
   type SilverBatchResult,

@@ -2,15 +2,23 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { ClickHouseStoreError } from "#shared/clickhouse/index.ts";
+import { packRecords, ThreadPool } from "#shared/threads/index.ts";
 import type { DeadLetterSink, SilverDeadLetter } from "./dead-letter.ts";
 import type { SessionsRecord } from "./kafka-event.ts";
-import { type SilverEvent, toSilverEvent } from "./silver-event.ts";
-import { POSITION_COLUMNS, positionsCsv, type SilverRows, silverRows } from "./silver-rows.ts";
+import { mergeEntityRows, POSITION_COLUMNS, type SilverRows } from "./silver-rows.ts";
+import { transformSilverChunk } from "./silver-transform.ts";
 
 export interface SilverBatchDeps {
   clickhouse: ClickHouseClient;
   deadLetter: DeadLetterSink;
+  /** Threads that share a batch's CPU work (default: this thread only). */
+  pool?: ThreadPool;
 }
+
+const INLINE = new ThreadPool("jupiter", 1);
+const TRANSFORM_MODULE = new URL("./silver-transform.ts", import.meta.url).href;
+/** Below this many records per chunk a hand-over to another thread costs more than it saves. */
+const MIN_THREAD_CHUNK = 2000;
 
 export interface SilverBatchResult {
   records: number;
@@ -21,6 +29,20 @@ export interface SilverBatchResult {
   token: string;
 }
 
+/**
+ * A byte stream over one string that hands the string itself to its reader: embedded ClickHouse reads
+ * inserts as text, so a Buffer would be encoded here and decoded again there (a few µs per row).
+ */
+function textStream(text: string): Readable {
+  return new Readable({
+    encoding: "utf8",
+    read() {
+      this.push(text, "utf8");
+      this.push(null);
+    },
+  });
+}
+
 /** Insert order: positions first, so an entity never points at movements that are not there yet. */
 const TABLES = [
   "session_positions",
@@ -28,6 +50,16 @@ const TABLES = [
   "orders",
   "vehicles",
 ] as const satisfies readonly (keyof SilverRows)[];
+
+/**
+ * Threads for Jupiter's batches (`threads` counts this one; unset: up to 2 cores), each with the transform
+ * loaded before the first batch arrives.
+ */
+export async function openSilverPool(threads?: number): Promise<ThreadPool> {
+  const pool = new ThreadPool("jupiter", threads);
+  await pool.preload(TRANSFORM_MODULE);
+  return pool;
+}
 
 /**
  * The batch's identity: its offset range per topic-partition. A re-delivered batch has the same ranges,
@@ -62,19 +94,36 @@ export async function processSilverBatch(
   deps: SilverBatchDeps,
   records: readonly SessionsRecord[],
 ): Promise<SilverBatchResult> {
-  const events: SilverEvent[] = [];
+  const chunks = await (deps.pool ?? INLINE).map(
+    records.length,
+    MIN_THREAD_CHUNK,
+    (start, end) => transformSilverChunk(records.slice(start, end)),
+    {
+      module: TRANSFORM_MODULE,
+      task: "silverChunkTask",
+      input: (start, end) => {
+        const { packed, transfer } = packRecords(records.slice(start, end));
+        return { input: packed, transfer };
+      },
+    },
+  );
   const rejected: SilverDeadLetter[] = [];
-  for (const record of records) {
-    const verdict = toSilverEvent(record);
-    if (verdict.ok) events.push(verdict.event);
-    else rejected.push({ record, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
+  for (const { start, value } of chunks) {
+    for (const r of value.rejected) {
+      rejected.push({ record: records[start + r.index]!, schemaVersion: r.schemaVersion, issues: r.issues });
+    }
   }
-  const rows = silverRows(events);
+  const entities = mergeEntityRows(chunks.map((c) => c.value));
+  const positions = chunks.reduce((sum, c) => sum + c.value.positions, 0);
+  const rows = {
+    session_positions: chunks.map((c) => c.value.positionsCsv).join(""),
+    ...entities,
+  };
   const token = silverBatchToken(records);
   const inserted = { session_positions: 0, sessions: 0, orders: 0, vehicles: 0 };
   for (const table of TABLES) {
-    const values: readonly object[] = rows[table];
-    if (values.length === 0) continue;
+    const count = table === "session_positions" ? positions : rows[table].length;
+    if (count === 0) continue;
     try {
       const settings = { insert_deduplication_token: token };
       if (table === "session_positions") {
@@ -83,25 +132,25 @@ export async function processSilverBatch(
         await deps.clickhouse.insert({
           table,
           columns: [...POSITION_COLUMNS],
-          values: Readable.from([positionsCsv(rows.session_positions)], { objectMode: false }),
+          values: textStream(rows.session_positions),
           format: "CSV",
           clickhouse_settings: settings,
         });
       } else {
         await deps.clickhouse.insert({
           table,
-          values: values as Record<string, unknown>[],
+          values: rows[table] as unknown as Record<string, unknown>[],
           format: "JSONEachRow",
           clickhouse_settings: settings,
         });
       }
     } catch (error) {
       throw new ClickHouseStoreError(
-        `Inserting ${values.length} rows into ${table} failed: ${error instanceof Error ? error.message : String(error)}`,
+        `Inserting ${count} rows into ${table} failed: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
     }
-    inserted[table] = values.length;
+    inserted[table] = count;
   }
   // After the inserts: a failing sink fails the batch, and its retry re-inserts nothing.
   if (rejected.length > 0) await deps.deadLetter(rejected);

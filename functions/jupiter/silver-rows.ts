@@ -330,6 +330,25 @@ function upsert<T>(rows: Map<string, T>, key: string, row: T, merge: (a: T, b: T
   rows.set(key, existing === undefined ? row : merge(existing, row));
 }
 
+/**
+ * The entity rows of several parts of one batch (chunks transformed on different threads) merged into one
+ * row per key, exactly as one part with all the events would have given them.
+ */
+export function mergeEntityRows(
+  parts: readonly Pick<SilverRows, "sessions" | "orders" | "vehicles">[],
+): Pick<SilverRows, "sessions" | "orders" | "vehicles"> {
+  if (parts.length === 1) return parts[0]!;
+  const sessions = new Map<string, SessionRow>();
+  const orders = new Map<string, OrderRow>();
+  const vehicles = new Map<string, VehicleRow>();
+  for (const part of parts) {
+    for (const row of part.sessions) upsert(sessions, row.session_id, row, mergeSessionRows);
+    for (const row of part.orders) upsert(orders, row.order_id, row, mergeOrderRows);
+    for (const row of part.vehicles) upsert(vehicles, row.vehicle_id, row, mergeVehicleRows);
+  }
+  return { sessions: [...sessions.values()], orders: [...orders.values()], vehicles: [...vehicles.values()] };
+}
+
 export function silverRows(events: readonly SilverEvent[]): SilverRows {
   const positions = new Map<string, SessionPositionRow>();
   const sessions = new Map<string, SessionRow>();

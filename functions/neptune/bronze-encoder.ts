@@ -1,11 +1,13 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import os from "node:os";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import type { ValidationIssue } from "#shared/events/index.ts";
 import { type DataFile, dataFileName, encodeDataFile, type Schema } from "#shared/iceberg/index.ts";
+import {
+  type PackedRecords,
+  packRecords,
+  ThreadPool,
+  type ThreadTask,
+  unpackRecords,
+} from "#shared/threads/index.ts";
 import { BronzeBatchBuilder } from "./bronze-rows.ts";
 import { PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
 
@@ -58,30 +60,28 @@ export function encodeChunk(
   return { files, rows, rejected };
 }
 
-export interface WorkerRequest {
-  id: number;
-  records: SessionsRecord[];
+/** A remote chunk: the records packed (shared/threads) and what encoding them needs. */
+export interface BronzeChunkInput {
+  records: PackedRecords;
   schema: Schema;
   tableLocation: string;
   ingestedAtMs: number;
 }
 
-export type WorkerResponse =
-  | { id: number; ok: true; chunk: EncodedChunk }
-  | { id: number; ok: false; error: string };
+/** {@link encodeChunk} as a pool task: the files' bytes move back to the caller without a copy. */
+export const bronzeChunkTask: ThreadTask<BronzeChunkInput, EncodedChunk> = (input) => {
+  const chunk = encodeChunk(
+    unpackRecords(input.records),
+    input.schema,
+    input.tableLocation,
+    input.ingestedAtMs,
+  );
+  return { value: chunk, transfer: chunk.files.map((file) => file.bytes.buffer as ArrayBuffer) };
+};
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** Structured clone turns Buffers into Uint8Arrays; give them back their Buffer methods. */
-export function reviveRecords(records: SessionsRecord[]): SessionsRecord[] {
-  return records.map((r) => ({
-    ...r,
-    key: r.key ? asBuffer(r.key) : null,
-    value: asBuffer(r.value),
-    headers: Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, asBuffer(v)])),
-  }));
-}
-
+/** Structured clone turns Buffers into Uint8Arrays; give the files and their bounds their Buffer methods. */
 function reviveChunk(chunk: EncodedChunk): EncodedChunk {
   const bounds = (map: Map<number, Uint8Array>) => new Map([...map].map(([k, v]) => [k, asBuffer(v)]));
   return {
@@ -97,56 +97,25 @@ function reviveChunk(chunk: EncodedChunk): EncodedChunk {
   };
 }
 
-/**
- * How to start a worker thread running bronze-encoder-worker.ts, when this module runs from its TypeScript
- * source (npm start under tsx, tests): a small module bootstrap registers tsx's loader, since a
- * worker does not inherit the loader hooks of its parent. Lambda bundles have no source: undefined.
- */
-function workerBootstrap(): string | undefined {
-  const source = new URL("./bronze-encoder-worker.ts", import.meta.url);
-  if (!import.meta.url.endsWith(".ts") || !existsSync(fileURLToPath(source))) return undefined;
-  let tsxApi: string;
-  try {
-    tsxApi = createRequire(import.meta.url).resolve("tsx/esm/api");
-  } catch {
-    return undefined;
-  }
-  const api = pathToFileURL(tsxApi.replace(/\.cjs$/, ".mjs")).href;
-  return `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(source.href)});`;
-}
+const ENCODER_MODULE = import.meta.url;
+/** Chunks below a few thousand records are not worth a thread's hand-over. */
+const MIN_THREAD_CHUNK = 2000;
 
 export class BronzeEncoder {
-  private readonly workers: Worker[] = [];
-  private readonly pending = new Map<
-    number,
-    { resolve: (c: EncodedChunk) => void; reject: (e: Error) => void }
-  >();
-  private nextId = 0;
+  private readonly pool: ThreadPool;
 
   /** `threads` counts this thread: 1 encodes inline; default min(2, available cores). */
-  constructor(threads = Math.min(2, os.availableParallelism())) {
-    const bootstrap = threads > 1 ? workerBootstrap() : undefined;
-    if (!bootstrap) return;
-    for (let i = 1; i < threads; i++) {
-      const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`));
-      worker.unref();
-      worker.on("message", (message: WorkerResponse) => {
-        const waiting = this.pending.get(message.id);
-        this.pending.delete(message.id);
-        if (!waiting) return;
-        if (message.ok) waiting.resolve(reviveChunk(message.chunk));
-        else waiting.reject(new Error(`bronze encoder thread: ${message.error}`));
-      });
-      worker.on("error", (error) => {
-        for (const waiting of this.pending.values()) waiting.reject(error);
-        this.pending.clear();
-      });
-      this.workers.push(worker);
-    }
+  constructor(threads?: number) {
+    this.pool = new ThreadPool("bronze encoder", threads);
   }
 
   get threads(): number {
-    return this.workers.length + 1;
+    return this.pool.threads;
+  }
+
+  /** Loads the encoder on every worker thread now, so the first batch does not wait for it. */
+  async preload(): Promise<void> {
+    await this.pool.preload(ENCODER_MODULE);
   }
 
   /** Encodes records; the result lists files of every chunk and rejections by index in `records`. */
@@ -156,32 +125,30 @@ export class BronzeEncoder {
     tableLocation: string,
     ingestedAtMs: number,
   ): Promise<EncodedChunk> {
-    // Chunks below a few thousand records are not worth a thread's hand-over.
-    const parts = Math.min(this.threads, Math.max(1, Math.floor(records.length / 2000)));
-    if (parts === 1) return encodeChunk(records, schema, tableLocation, ingestedAtMs);
-    const size = Math.ceil(records.length / parts);
-    const chunks = Array.from({ length: parts }, (_, i) => records.slice(i * size, (i + 1) * size));
-    const remote = chunks.slice(1).map(
-      (chunk, i) =>
-        new Promise<EncodedChunk>((resolve, reject) => {
-          const id = this.nextId++;
-          this.pending.set(id, { resolve, reject });
-          const request: WorkerRequest = { id, records: chunk, schema, tableLocation, ingestedAtMs };
-          this.workers[i]!.postMessage(request);
-        }),
+    const results = await this.pool.map(
+      records.length,
+      MIN_THREAD_CHUNK,
+      (start, end) => encodeChunk(records.slice(start, end), schema, tableLocation, ingestedAtMs),
+      {
+        module: ENCODER_MODULE,
+        task: "bronzeChunkTask",
+        input: (start, end) => {
+          const { packed, transfer } = packRecords(records.slice(start, end));
+          return { input: { records: packed, schema, tableLocation, ingestedAtMs }, transfer };
+        },
+      },
     );
-    const local = encodeChunk(chunks[0]!, schema, tableLocation, ingestedAtMs);
-    const results = [local, ...(await Promise.all(remote))];
     const merged: EncodedChunk = { files: [], rows: 0, rejected: [] };
-    results.forEach((result, i) => {
+    results.forEach(({ start, value }, i) => {
+      const result = i === 0 ? value : reviveChunk(value);
       merged.files.push(...result.files);
       merged.rows += result.rows;
-      merged.rejected.push(...result.rejected.map((r) => ({ ...r, index: r.index + i * size })));
+      merged.rejected.push(...result.rejected.map((r) => ({ ...r, index: r.index + start })));
     });
     return merged;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    await this.pool.close();
   }
 }

@@ -18,11 +18,13 @@ let neptune: Promise<NeptuneHandler> | undefined;
 async function openNeptune(): Promise<NeptuneHandler> {
   const store = await openBronzeStore(config.bronze);
   const eventLog = await openEventLog(config);
+  const encoder = new BronzeEncoder(config.bronze.writeThreads);
+  await encoder.preload();
   return createNeptune({
     table: store.table,
     deadLetter: eventLogBronzeDeadLetterSink(eventLog, config.topics.deadLetter),
     pacer: new CommitPacer(config.bronze.commitIntervalMs, config.bronze.commitRows),
-    encoder: new BronzeEncoder(config.bronze.writeThreads),
+    encoder,
   });
 }
 

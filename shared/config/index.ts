@@ -125,6 +125,12 @@ export const envSchema = z.object({
     .min(1, "must be between 1 and 64")
     .max(64, "must be between 1 and 64")
     .optional(),
+  SILVER_THREADS: z.coerce
+    .number({ error: "must be a number of threads" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 64")
+    .max(64, "must be between 1 and 64")
+    .optional(),
   BRONZE_COMPACTION_TARGET_MB: positiveInt(128, 4096),
   BRONZE_SNAPSHOT_RETENTION_HOURS: positiveInt(24, 24 * 365),
   CLICKHOUSE_DATABASE: z
@@ -163,6 +169,8 @@ export interface PacketPulseConfig {
   logLevel: Env["LOG_LEVEL"];
   clickhouse: ClickHouseConfig;
   bronze: BronzeConfig;
+  /** Threads that share a silver batch's CPU work (this one included); unset: up to 2 cores. */
+  silverThreads?: number;
   uranus: UranusConfig;
 }
 
@@ -318,6 +326,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           path: path.join(path.resolve(e.PACKETPULSE_DATA_DIR), "clickhouse"),
           database: e.CLICKHOUSE_DATABASE,
         },
+    silverThreads: e.SILVER_THREADS,
     uranus: {
       activeAfterMinutes: e.URANUS_ACTIVE_MINUTES,
       offlineAfterMinutes: e.URANUS_OFFLINE_MINUTES,

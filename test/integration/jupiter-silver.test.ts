@@ -418,3 +418,73 @@ describe("Mars fixture streams", () => {
     ]);
   });
 });
+
+describe("a batch shared by two threads", () => {
+  const snapshot = async () => ({
+    movements: await rows(
+      "SELECT event_id, session_id, occurred_at, received_at, lat, lon, h3_r9, distance_m FROM session_movements ORDER BY event_id",
+    ),
+    sessions: await rows("SELECT * FROM sessions_current ORDER BY session_id"),
+    orders: await rows("SELECT * FROM orders_current ORDER BY order_id"),
+    vehicles: await rows("SELECT * FROM vehicles_current ORDER BY vehicle_id"),
+  });
+
+  it("gives the same silver tables and dead letters as one thread", async () => {
+    // Prepare: a Mars day in one 10,000-record batch (chunks of 5,000 on two threads), a poison record on each
+    // side of the cut, and an event delivered in both chunks.
+    const { simulate } = await import("#functions/mars/index.ts");
+    const records: TestRecord[] = [];
+    for (const { event, atMs } of simulate({
+      seed: 7,
+      sessions: 60,
+      startMs: Date.parse("2024-05-01T08:00:00Z"),
+    })) {
+      records.push({ ...v2Record(event), timestamp: atMs + 500 });
+      if (records.length === 9_997) break;
+    }
+    records.splice(1_000, 0, { value: "{not json", headers: { schema_version: "2" } });
+    records.splice(7_000, 0, { value: JSON.stringify({ event_type: "location_ping" }) });
+    records.push(records[10]!);
+    expect(records).toHaveLength(10_000);
+    const { openSilverPool } = await import("#functions/jupiter/index.ts");
+    const pool = await openSilverPool(2);
+    const threaded = createJupiter({
+      clickhouse,
+      pool,
+      deadLetter: async (letters) => void deadLetters.push(...letters),
+    });
+
+    // Act: one thread, then (tables emptied, offsets moved so the dedup token differs) two threads.
+    await jupiter(kafkaEvent("sessions", records), context);
+    const inline = {
+      silver: await snapshot(),
+      deadLetters: deadLetters.map((d) => [d.record.offset, d.issues]),
+    };
+    for (const table of ["session_positions", "sessions", "orders", "vehicles"]) {
+      await clickhouse.command({ query: `TRUNCATE TABLE ${table}` });
+    }
+    deadLetters = [];
+    await threaded(kafkaEvent("sessions", records, 100_000), context);
+    const shared = {
+      silver: await snapshot(),
+      deadLetters: deadLetters.map((d) => [d.record.offset - 100_000, d.issues]),
+    };
+    const threads = pool.threads;
+    await pool.close();
+
+    // Assess
+    expect(threads).toBe(2);
+    expect(inline.deadLetters.map(([offset]) => offset)).toEqual([1_000, 7_000]);
+    expect(shared).toEqual(inline);
+    expect(inline.silver.movements.length).toBeGreaterThan(9_000);
+    const sessionIds = new Set(
+      records
+        .map(
+          (r) =>
+            (JSON.parse(r.value.startsWith("{not") ? "{}" : r.value) as { session_id?: string }).session_id,
+        )
+        .filter(Boolean),
+    );
+    expect(inline.silver.sessions.length).toBe(sessionIds.size);
+  });
+});

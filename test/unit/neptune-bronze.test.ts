@@ -197,10 +197,11 @@ describe("the bronze encoder", () => {
     // Act
     const threaded = await encoder.encode(records, schema, "/w/t", 1);
     const inline = encodeChunk(records, schema, "/w/t", 1);
+    const threads = encoder.threads;
     await encoder.close();
 
     // Assess
-    expect(encoder.threads).toBe(2);
+    expect(threads).toBe(2);
     expect(threaded.rows).toBe(inline.rows);
     expect(threaded.rows).toBe(5999);
     expect(threaded.rejected.map((r) => r.index)).toEqual([4500]);

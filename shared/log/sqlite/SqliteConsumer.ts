@@ -164,23 +164,40 @@ export class SqliteConsumer implements LogConsumer {
   }
 
   /**
-   * One batch from each owned partition that has records, round-robin, with up to
-   * `partitionsConsumedConcurrently` partitions in `eachBatch` at once. Returns whether anything was read.
+   * Batches from the owned partitions, round-robin, with up to `partitionsConsumedConcurrently` partitions
+   * in `eachBatch` at once and never one partition twice at once. Each lane takes the next free partition
+   * as soon as its batch is done, so lanes drift apart instead of waiting for each other: while one batch
+   * waits for its store, another is being decoded. The round ends when every lane has found every partition
+   * empty (or taken). Returns whether anything was read.
    */
   private async deliverRound(): Promise<boolean> {
-    const assignments = this.assignments;
-    if (assignments.length === 0) return false;
-    const start = this.cursor % assignments.length;
-    this.cursor = start + 1;
-    const order = assignments.map((_, i) => assignments[(start + i) % assignments.length]!);
+    if (this.assignments.length === 0) return false;
+    const inFlight = new Set<string>();
     let delivered = false;
-    let next = 0;
     const lane = async () => {
-      while (next < order.length && !this.stopping) {
-        if (await this.deliverPartition(order[next++]!)) delivered = true;
+      let emptyInARow = 0;
+      while (!this.stopping && this.failure === undefined) {
+        const assignments = this.assignments;
+        let picked: Assignment | undefined;
+        for (let tried = 0; tried < assignments.length && picked === undefined; tried++) {
+          const candidate = assignments[this.cursor++ % assignments.length]!;
+          if (!inFlight.has(candidate.key)) picked = candidate;
+        }
+        if (picked === undefined) return;
+        inFlight.add(picked.key);
+        try {
+          if (await this.deliverPartition(picked)) {
+            delivered = true;
+            emptyInARow = 0;
+          } else if (++emptyInARow >= assignments.length) {
+            return;
+          }
+        } finally {
+          inFlight.delete(picked.key);
+        }
       }
     };
-    const lanes = Math.min(this.concurrency, order.length);
+    const lanes = Math.min(this.concurrency, this.assignments.length);
     const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
     const failed = settled.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;

@@ -1,0 +1,3 @@
+/** Worker threads for the CPU-bound part of a batch, and records packed to cross between threads. */
+export { ThreadPool, type ThreadTask, type ThreadTaskResult } from "./pool.ts";
+export { type PackedRecords, packRecords, type ThreadRecord, unpackRecords } from "./records.ts";
