@@ -253,6 +253,7 @@ async function main(): Promise<void> {
       progress(`… Jupiter (batchSize ${batchSize}) until the lag is 0`);
       const started = performance.now();
       inserts.reset();
+      const cpuBefore = process.cpuUsage();
       const runtime = await startRuntime();
       await runtime.ready;
       let lag = await lagOf(runtime);
@@ -267,6 +268,8 @@ async function main(): Promise<void> {
       }
       const seconds = (performance.now() - started) / 1000;
       const insertShare = inserts.busyMs() / (seconds * 1000);
+      const cpu = process.cpuUsage(cpuBefore);
+      const cores = (cpu.user + cpu.system) / 1e6 / seconds;
       process.stderr.write("\n");
       await runtime.stop();
       const rate = total / seconds;
@@ -278,7 +281,7 @@ async function main(): Promise<void> {
       rows.push([
         `log → silver (batchSize ${batchSize})`,
         `${total.toLocaleString("en-US")} records (${Number(count?.n ?? 0).toLocaleString("en-US")} positions, ${deadLetters.length} dead letters) in ${seconds.toFixed(2)} s`,
-        `${Math.round(rate).toLocaleString("en-US")} records/s (ClickHouse inserting ${Math.round(insertShare * 100)} % of the time)`,
+        `${Math.round(rate).toLocaleString("en-US")} records/s (${cores.toFixed(2)} cores busy; ClickHouse inserting ${Math.round(insertShare * 100)} % of the time)`,
         `≥ ${TARGET_RECORDS_PER_S.toLocaleString("en-US")} records/s`,
         pass ? "✅ meets target" : "❌ below target",
       ]);

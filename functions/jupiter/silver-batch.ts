@@ -53,10 +53,11 @@ const TABLES = [
 
 /**
  * Threads for Jupiter's batches (`threads` counts this one; unset: up to 2 cores), each with the transform
- * loaded before the first batch arrives.
+ * loaded before the first batch arrives. With workers, they do all of the decoding: this thread reads the
+ * log, feeds ClickHouse and picks up its replies, and a long decode here would leave the store waiting.
  */
 export async function openSilverPool(threads?: number): Promise<ThreadPool> {
-  const pool = new ThreadPool("jupiter", threads);
+  const pool = new ThreadPool("jupiter", threads, { offload: true });
   await pool.preload(TRANSFORM_MODULE);
   return pool;
 }

@@ -86,14 +86,19 @@ export class ThreadPool {
   private readonly workers: PoolWorker[] = [];
   private nextId = 0;
 
+  private readonly offload: boolean;
+
   /**
    * `threads` counts the calling thread: 1 runs every chunk inline; the default is one per core, at most 2
-   * (the embedded mode shares the machine with the log, ClickHouse and the other functions).
+   * (the embedded mode shares the machine with the log, ClickHouse and the other functions). With
+   * `offload`, the calling thread takes no chunk while a worker is alive: it stays free for I/O.
    */
   constructor(
     readonly name: string,
     threads = Math.min(2, os.availableParallelism()),
+    options: { offload?: boolean } = {},
   ) {
+    this.offload = options.offload ?? false;
     const bootstrap = threads > 1 ? workerBootstrap() : undefined;
     if (!bootstrap) return;
     for (let i = 1; i < threads; i++) {
@@ -127,8 +132,18 @@ export class ThreadPool {
     },
   ): Promise<{ start: number; value: T }[]> {
     const live = this.workers.filter((w) => w.alive);
-    const parts = Math.min(live.length + 1, Math.max(1, Math.floor(count / minChunk)));
+    const mine = this.offload && live.length > 0 ? 0 : 1;
+    const parts = Math.min(live.length + mine, Math.max(1, Math.floor(count / minChunk)));
     const size = Math.ceil(count / parts);
+    if (mine === 0) {
+      const chunks = live.slice(0, parts).map((worker, i) => {
+        const start = i * size;
+        const { input, transfer } = remote.input(start, Math.min(count, start + size));
+        const request = { id: this.nextId++, module: remote.module, task: remote.task, input };
+        return this.send<T>(worker, request, transfer).then((value) => ({ start, value }));
+      });
+      return Promise.all(chunks);
+    }
     const others = live.slice(0, parts - 1).map((worker, i) => {
       const start = (i + 1) * size;
       const { input, transfer } = remote.input(start, Math.min(count, start + size));
@@ -136,8 +151,8 @@ export class ThreadPool {
       return this.send<T>(worker, request, transfer).then((value) => ({ start, value }));
     });
     // The workers' results are awaited even when the local chunk throws, so no rejection goes unhandled.
-    const mine = Promise.resolve().then(() => local(0, Math.min(count, size)));
-    const [first, ...rest] = await Promise.all([mine.then((value) => ({ start: 0, value })), ...others]);
+    const here = Promise.resolve().then(() => local(0, Math.min(count, size)));
+    const [first, ...rest] = await Promise.all([here.then((value) => ({ start: 0, value })), ...others]);
     return [first!, ...rest];
   }
 

@@ -419,7 +419,7 @@ describe("Mars fixture streams", () => {
   });
 });
 
-describe("a batch shared by two threads", () => {
+describe("a batch shared by worker threads", () => {
   const snapshot = async () => ({
     movements: await rows(
       "SELECT event_id, session_id, occurred_at, received_at, lat, lon, h3_r9, distance_m FROM session_movements ORDER BY event_id",
@@ -430,7 +430,7 @@ describe("a batch shared by two threads", () => {
   });
 
   it("gives the same silver tables and dead letters as one thread", async () => {
-    // Prepare: a Mars day in one 10,000-record batch (chunks of 5,000 on two threads), a poison record on each
+    // Prepare: a Mars day in one 10,000-record batch (chunks of 5,000 on two workers), a poison record on each
     // side of the cut, and an event delivered in both chunks.
     const { simulate } = await import("#functions/mars/index.ts");
     const records: TestRecord[] = [];
@@ -447,14 +447,14 @@ describe("a batch shared by two threads", () => {
     records.push(records[10]!);
     expect(records).toHaveLength(10_000);
     const { openSilverPool } = await import("#functions/jupiter/index.ts");
-    const pool = await openSilverPool(2);
+    const pool = await openSilverPool(3);
     const threaded = createJupiter({
       clickhouse,
       pool,
       deadLetter: async (letters) => void deadLetters.push(...letters),
     });
 
-    // Act: one thread, then (tables emptied, offsets moved so the dedup token differs) two threads.
+    // Act: this thread, then (tables emptied, offsets moved so the dedup token differs) two workers.
     await jupiter(kafkaEvent("sessions", records), context);
     const inline = {
       silver: await snapshot(),
@@ -473,7 +473,7 @@ describe("a batch shared by two threads", () => {
     await pool.close();
 
     // Assess
-    expect(threads).toBe(2);
+    expect(threads).toBe(3);
     expect(inline.deadLetters.map(([offset]) => offset)).toEqual([1_000, 7_000]);
     expect(shared).toEqual(inline);
     expect(inline.silver.movements.length).toBeGreaterThan(9_000);

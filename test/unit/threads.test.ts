@@ -135,3 +135,27 @@ describe("ThreadPool", () => {
     expect(String(error)).toMatch(/test thread: .*tasks\.ts has no task noSuchTask/);
   });
 });
+
+describe("ThreadPool with offload", () => {
+  it("leaves this thread out while a worker is alive", async () => {
+    // Prepare
+    const records = Array.from({ length: 4 }, (_, i) => record(i));
+    const pool = new ThreadPool("test", 2, { offload: true });
+
+    // Act
+    const chunks = await pool.map(records.length, 1, () => ({ threadId, values: [] as string[] }), {
+      module: TASKS,
+      task: "describeChunk",
+      input: (start, end) => {
+        const { packed, transfer } = packRecords(records.slice(start, end));
+        return { input: packed, transfer };
+      },
+    });
+    await pool.close();
+
+    // Assess
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.value.threadId).not.toBe(threadId);
+    expect(chunks[0]!.value.values).toEqual(records.map((r) => r.value.toString()));
+  });
+});
