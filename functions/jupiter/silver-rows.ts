@@ -331,6 +331,144 @@ function upsert<T>(rows: Map<string, T>, key: string, row: T, merge: (a: T, b: T
 }
 
 /**
+ * Folds one event into an existing session row in place: exactly `mergeSessionRows(row, sessionRow(event))`
+ * without building the event's row (fields the event does not carry are nulls there, which min/max skip).
+ * Silver folds every event of every batch, so the rows it would build and drop were most of its garbage.
+ */
+function foldSession(a: SessionRow, event: SilverEvent, at: Iso, receivedAt: Iso): void {
+  const status = statusOf(event);
+  a.device_id = maxOf(a.device_id, event.deviceId)!;
+  a.vehicle_id = maxOf(a.vehicle_id, event.vehicleId)!;
+  a.order_id = maxOf(a.order_id, event.orderId)!;
+  if (event.kind === "session_started") {
+    a.vehicle_type = maxOf(a.vehicle_type, event.vehicleType);
+    a.promised_at = maxOf(a.promised_at, iso(event.promisedAt));
+  }
+  if (event.kind === "session_started" || event.kind === "v1_message") {
+    a.pickup_lat = maxOf(a.pickup_lat, event.pickup.lat);
+    a.pickup_lon = maxOf(a.pickup_lon, event.pickup.lon);
+    a.dropoff_lat = maxOf(a.dropoff_lat, event.dropoff.lat);
+    a.dropoff_lon = maxOf(a.dropoff_lon, event.dropoff.lon);
+  }
+  if (status === "started") a.started_at = minOf(a.started_at, at);
+  if (status !== undefined && TERMINAL.has(status)) a.ended_at = minOf(a.ended_at, at);
+  if (at < a.first_event_at) a.first_event_at = at;
+  if (at > a.last_event_at) a.last_event_at = at;
+  if (receivedAt > a.last_received_at) a.last_received_at = receivedAt;
+  if (status) a.latest_status = maxStatus(a.latest_status, { at, rank: STATUS_RANK[status] ?? 0, status });
+  const position = courierPosition(event);
+  if (position) a.last_position = maxPosition(a.last_position, { at, lat: position.lat, lon: position.lon });
+}
+
+/** `mergeOrderRows(row, orderRow(event))` in place; see {@link foldSession}. */
+function foldOrder(a: OrderRow, event: SilverEvent, at: Iso): void {
+  const status = statusOf(event);
+  a.session_id = maxOf(a.session_id, event.sessionId)!;
+  a.device_id = maxOf(a.device_id, event.deviceId)!;
+  a.vehicle_id = maxOf(a.vehicle_id, event.vehicleId)!;
+  if (event.kind === "session_started" || event.kind === "v1_message") {
+    a.pickup_lat = maxOf(a.pickup_lat, event.pickup.lat);
+    a.pickup_lon = maxOf(a.pickup_lon, event.pickup.lon);
+    a.dropoff_lat = maxOf(a.dropoff_lat, event.dropoff.lat);
+    a.dropoff_lon = maxOf(a.dropoff_lon, event.dropoff.lon);
+  }
+  if (event.kind === "session_started") a.promised_at = maxOf(a.promised_at, iso(event.promisedAt));
+  if (status === "started") a.created_at = minOf(a.created_at, at);
+  else if (status === "picked_up") a.picked_up_at = minOf(a.picked_up_at, at);
+  else if (status === "completed") a.delivered_at = minOf(a.delivered_at, at);
+  else if (status === "failed") a.failed_at = minOf(a.failed_at, at);
+  else if (status === "cancelled") a.cancelled_at = minOf(a.cancelled_at, at);
+  if (event.kind === "status_changed") a.end_reason = maxOf(a.end_reason, event.reason ?? null);
+  if (at < a.first_event_at) a.first_event_at = at;
+  if (at > a.last_event_at) a.last_event_at = at;
+  if (status) a.latest_status = maxStatus(a.latest_status, { at, rank: STATUS_RANK[status] ?? 0, status });
+}
+
+/** `mergeVehicleRows(row, vehicleRow(event))` in place; see {@link foldSession}. */
+function foldVehicle(a: VehicleRow, event: SilverEvent, at: Iso): void {
+  if (event.kind === "session_started") a.vehicle_type = maxOf(a.vehicle_type, event.vehicleType);
+  if (at < a.first_seen_at) a.first_seen_at = at;
+  if (at > a.last_seen_at) a.last_seen_at = at;
+  const position = courierPosition(event);
+  if (position) a.last_position = maxPosition(a.last_position, { at, lat: position.lat, lon: position.lon });
+  const last = a.last_session;
+  if (
+    at > last.at ||
+    (at === last.at &&
+      (event.sessionId > last.session_id ||
+        (event.sessionId === last.session_id && event.deviceId > last.device_id)))
+  ) {
+    a.last_session = { at, session_id: event.sessionId, device_id: event.deviceId };
+  }
+}
+
+/** The CSV line of a position row ({@link positionsCsv}'s format), straight from the event. */
+function positionLine(event: SilverEvent, at: Iso, receivedAt: Iso): string | undefined {
+  if (event.kind !== "location_ping" && event.kind !== "v1_message") return undefined;
+  // Ids are validated UUIDs, sources and statuses are contract enums and times are ISO strings: none can hold
+  // a quote, so they are quoted without escaping.
+  const ids = `"${event.eventId}","${event.sessionId}","${event.deviceId}","${event.vehicleId}","${event.orderId}"`;
+  const where = `"${event.kind}","${at}","${receivedAt}",${event.position.lat},${event.position.lon}`;
+  return event.kind === "location_ping"
+    ? `${ids},${where},${event.speedKmh},${event.headingDeg},${event.accuracyM},\\N\n`
+    : `${ids},${where},\\N,\\N,\\N,"${event.status}"\n`;
+}
+
+/**
+ * A batch's silver rows built event by event: position rows as CSV lines (one per event id, the later
+ * delivery kept, as ReplacingMergeTree(received_at) does) and one merged row per session, order and vehicle.
+ */
+export class SilverRowsBuilder {
+  private readonly lines: string[] = [];
+  private readonly lineReceived: string[] = [];
+  private readonly lineOf = new Map<string, number>();
+  readonly sessions = new Map<string, SessionRow>();
+  readonly orders = new Map<string, OrderRow>();
+  readonly vehicles = new Map<string, VehicleRow>();
+  // Venus stamps every event of a frame with one receive time: format it once per run of equal times.
+  private receivedMs = Number.NaN;
+  private receivedIso = "";
+
+  add(event: SilverEvent): void {
+    const at = iso(event.occurredAt);
+    if (event.receivedAt !== this.receivedMs) {
+      this.receivedMs = event.receivedAt;
+      this.receivedIso = iso(event.receivedAt);
+    }
+    const receivedAt = this.receivedIso;
+    const line = positionLine(event, at, receivedAt);
+    if (line !== undefined) {
+      const index = this.lineOf.get(event.eventId);
+      if (index === undefined) {
+        this.lineOf.set(event.eventId, this.lines.push(line) - 1);
+        this.lineReceived.push(receivedAt);
+      } else if (receivedAt >= this.lineReceived[index]!) {
+        this.lines[index] = line;
+        this.lineReceived[index] = receivedAt;
+      }
+    }
+    const session = this.sessions.get(event.sessionId);
+    if (session === undefined) this.sessions.set(event.sessionId, sessionRow(event, at, receivedAt));
+    else foldSession(session, event, at, receivedAt);
+    const order = this.orders.get(event.orderId);
+    if (order === undefined) this.orders.set(event.orderId, orderRow(event, at));
+    else foldOrder(order, event, at);
+    const vehicle = this.vehicles.get(event.vehicleId);
+    if (vehicle === undefined) this.vehicles.set(event.vehicleId, vehicleRow(event, at));
+    else foldVehicle(vehicle, event, at);
+  }
+
+  get positions(): number {
+    return this.lines.length;
+  }
+
+  /** The position rows as CSV in {@link POSITION_COLUMNS} order. */
+  positionsCsv(): string {
+    return this.lines.join("");
+  }
+}
+
+/**
  * The entity rows of several parts of one batch (chunks transformed on different threads) merged into one
  * row per key, exactly as one part with all the events would have given them.
  */
@@ -349,6 +487,10 @@ export function mergeEntityRows(
   return { sessions: [...sessions.values()], orders: [...orders.values()], vehicles: [...vehicles.values()] };
 }
 
+const keepLaterDelivery = (a: SessionPositionRow, b: SessionPositionRow) =>
+  b.received_at >= a.received_at ? b : a;
+
+/** Every silver row of a batch as objects (the reference the builder is tested against, and for tools). */
 export function silverRows(events: readonly SilverEvent[]): SilverRows {
   const positions = new Map<string, SessionPositionRow>();
   const sessions = new Map<string, SessionRow>();
@@ -360,9 +502,7 @@ export function silverRows(events: readonly SilverEvent[]): SilverRows {
     const receivedAt = iso(event.receivedAt);
     const position = positionRow(event, at, receivedAt);
     // The same event twice in one batch: keep the later delivery, as ReplacingMergeTree(received_at) does.
-    if (position) {
-      upsert(positions, event.eventId, position, (a, b) => (b.received_at >= a.received_at ? b : a));
-    }
+    if (position) upsert(positions, event.eventId, position, keepLaterDelivery);
     upsert(sessions, event.sessionId, sessionRow(event, at, receivedAt), mergeSessionRows);
     upsert(orders, event.orderId, orderRow(event, at), mergeOrderRows);
     upsert(vehicles, event.vehicleId, vehicleRow(event, at), mergeVehicleRows);

@@ -1,8 +1,8 @@
 import type { ValidationIssue } from "#shared/events/index.ts";
 import { type PackedRecords, type ThreadTask, unpackRecords } from "#shared/threads/index.ts";
 import type { SessionsRecord } from "./kafka-event.ts";
-import { type SilverEvent, toSilverEvent } from "./silver-event.ts";
-import { positionsCsv, type SilverRows, silverRows } from "./silver-rows.ts";
+import { toSilverEvent } from "./silver-event.ts";
+import { type SilverRows, SilverRowsBuilder } from "./silver-rows.ts";
 
 /**
  * The CPU work of a silver batch, for one contiguous chunk of its records: the contract check, silver
@@ -21,20 +21,19 @@ export interface SilverChunk {
 }
 
 export function transformSilverChunk(records: readonly SessionsRecord[]): SilverChunk {
-  const events: SilverEvent[] = [];
+  const rows = new SilverRowsBuilder();
   const rejected: SilverChunk["rejected"] = [];
   for (let index = 0; index < records.length; index++) {
     const verdict = toSilverEvent(records[index]!);
-    if (verdict.ok) events.push(verdict.event);
+    if (verdict.ok) rows.add(verdict.event);
     else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }
-  const rows = silverRows(events);
   return {
-    positionsCsv: positionsCsv(rows.session_positions),
-    positions: rows.session_positions.length,
-    sessions: rows.sessions,
-    orders: rows.orders,
-    vehicles: rows.vehicles,
+    positionsCsv: rows.positionsCsv(),
+    positions: rows.positions,
+    sessions: [...rows.sessions.values()],
+    orders: [...rows.orders.values()],
+    vehicles: [...rows.vehicles.values()],
     rejected,
   };
 }

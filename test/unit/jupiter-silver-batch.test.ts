@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   decodeKafkaEvent,
@@ -134,5 +135,77 @@ describe("clickhouse configuration", () => {
       database: "packetpulse",
     });
     expect(() => loadConfig({ CLICKHOUSE_DATABASE: "bad-name" })).toThrow(/CLICKHOUSE_DATABASE/);
+  });
+});
+
+describe("SilverRowsBuilder", () => {
+  it("folds events into exactly the rows the reference merge gives, whatever the order, duplicates and ties", async () => {
+    // Prepare: Mars days (v2, and v1 from the same events), as silver events.
+    const { simulate, toV1 } = await import("#functions/mars/index.ts");
+    const { SilverRowsBuilder, positionsCsv, silverRows } = await import("#functions/jupiter/silver-rows.ts");
+    const day = (seed: number) => [
+      // Many failed and cancelled orders, so every lifecycle column is exercised.
+      ...simulate({
+        seed,
+        sessions: 12,
+        startMs: Date.parse("2024-05-01T08:00:00Z"),
+        failRate: 0.3,
+        cancelRate: 0.2,
+      }),
+    ];
+    const toEvent = (value: object, schemaVersion: string, timestamp: number) => {
+      const verdict = toSilverEvent({
+        ...record(JSON.stringify(value), { schema_version: schemaVersion }),
+        timestamp,
+      });
+      if (!verdict.ok) throw new Error(JSON.stringify(verdict.issues));
+      return verdict.event;
+    };
+    const pool = [1, 2].flatMap((seed) => {
+      const simulated = day(seed);
+      const v2 = simulated.map(({ event, atMs }) => toEvent(event, "2", atMs + 700));
+      const v1 = [...toV1(simulated.slice(0, 200).map((s) => s.event))].map((m) =>
+        toEvent(m, "1", Date.parse(m.timestamp) + 900),
+      );
+      // Every lifecycle event and a sample of pings: small enough that picks hit the same entity often.
+      return [...v2, ...v1].filter((e, i) => e.kind !== "location_ping" || i % 25 === 0);
+    });
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat(pool.length - 1), { minLength: 1, maxLength: 300 }),
+        // Repeats of picked events (by position among the picks), some with another event time.
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: -60_000, max: 60_000 })), { maxLength: 80 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (picks, repeats, tieEvery) => {
+          // Some events delivered again (later, or with the same receive time; some with another event time),
+          // some sharing one event time.
+          const again = repeats.map(([k, shift], n) => {
+            const event = pool[picks[k % picks.length]!]!;
+            return {
+              ...event,
+              receivedAt: event.receivedAt + (n % 2) * 1000,
+              occurredAt: event.occurredAt + (n % 3 === 0 ? 0 : shift),
+            };
+          });
+          const events = [...picks.map((i) => pool[i]!), ...again].map((event, n) =>
+            tieEvery > 0 && n % (tieEvery + 1) === 0 ? { ...event, occurredAt: pool[0]!.occurredAt } : event,
+          );
+
+          // Act
+          const builder = new SilverRowsBuilder();
+          for (const event of events) builder.add(event);
+          const reference = silverRows(events);
+
+          // Assess
+          expect(builder.positionsCsv()).toBe(positionsCsv(reference.session_positions));
+          expect(builder.positions).toBe(reference.session_positions.length);
+          expect([...builder.sessions.values()]).toEqual(reference.sessions);
+          expect([...builder.orders.values()]).toEqual(reference.orders);
+          expect([...builder.vehicles.values()]).toEqual(reference.vehicles);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
