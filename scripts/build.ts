@@ -3,7 +3,8 @@ import { build } from "esbuild";
 
 /**
  * Bundles each Lambda handler into dist/functions/<name>/<handler>.mjs. Native and embedded-only modules
- * stay external: better-sqlite3 and chdb belong to the embedded mode and are loaded lazily, never on Lambda.
+ * stay external: better-sqlite3 and chdb belong to the embedded mode and are loaded lazily, never on Lambda;
+ * snappy is native and optional (without it, bronze files are compressed by JavaScript Snappy).
  */
 
 export const handlerEntryPoints = [
@@ -29,7 +30,7 @@ export async function buildHandlers(options: { outdir?: string; minify?: boolean
     outExtension: { ".js": ".mjs" },
     sourcemap: true,
     minify: options.minify ?? false,
-    external: ["better-sqlite3", "chdb", "@chdb/*"],
+    external: ["better-sqlite3", "chdb", "@chdb/*", "snappy"],
     // Backends are imported lazily; splitting keeps each in its own chunk, loaded only when configured.
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",

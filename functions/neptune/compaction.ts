@@ -7,6 +7,7 @@ import {
   encodeDataFile,
   type IcebergTable,
   type LiveDataFile,
+  nativeUnsnappy,
 } from "#shared/iceberg/index.ts";
 import { offsetProperties } from "./bronze-batch.ts";
 import { dayOf, PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
@@ -62,7 +63,10 @@ async function readColumns(table: IcebergTable, files: readonly LiveDataFile[]) 
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const rows = (await parquetReadObjects({
       file: buffer,
-      compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)) },
+      compressors: {
+        GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)),
+        ...(nativeUnsnappy ? { SNAPPY: nativeUnsnappy } : {}),
+      },
       // Timestamps stay microseconds (bigint), exactly as written.
       parsers: { timestampFromMicroseconds: (micros: bigint) => micros },
     })) as Record<string, CellValue | undefined>[];
@@ -108,6 +112,8 @@ export async function compactBronze(
         rowCount,
         partition: { [PARTITION_FIELD]: day },
         location: table.dataPath(partitionPath(day), dataFileName()),
+        // Compacted files live long: the smaller codec (ingestion writes SNAPPY for speed).
+        codec: "GZIP",
       });
       await table.storage.write(dataFile.filePath, bytes);
       const removedPaths = new Set(bin.map((f) => f.dataFile.filePath));

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { SchemaElement } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { nativeSnappy } from "./snappy.ts";
 import type { DataFile, PrimitiveType, Schema, SchemaField } from "./types.ts";
 import { serializeValue } from "./values.ts";
 
@@ -106,8 +107,11 @@ export function encodeDataFile(options: {
   rowCount: number;
   partition: Record<string, number | null>;
   location: string;
-  /** Parquet compression (default GZIP level 1). */
-  codec?: "GZIP" | "UNCOMPRESSED";
+  /**
+   * Parquet compression. SNAPPY (the default) is the fast one, for files written while ingesting; GZIP
+   * (level 1) gives smaller files, for compaction's long-lived ones. Every Iceberg reader has both.
+   */
+  codec?: "SNAPPY" | "GZIP" | "UNCOMPRESSED";
   /** Parquet's own min/max statistics per column chunk (default true); manifests always get bounds. */
   parquetStatistics?: boolean;
 }): EncodedDataFile {
@@ -155,10 +159,13 @@ export function encodeDataFile(options: {
       columnData,
       schema: elements,
       rowGroupSize: 131_072,
-      // GZIP at level 1 through Node's native zlib: smaller files than hyparquet-writer's JavaScript
-      // Snappy, in about two thirds of its time (measured in bench/bronze.ts); every Iceberg reader has it.
-      codec: options.codec ?? "GZIP",
-      compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gzipSync(input, { level: 1 })) },
+      codec: options.codec ?? "SNAPPY",
+      // Native compressors where there are: Node's zlib for GZIP, the snappy package for SNAPPY (without it,
+      // hyparquet-writer's own JavaScript Snappy). See docs/decisions/012-bronze-compression.md.
+      compressors: {
+        GZIP: (input: Uint8Array) => new Uint8Array(gzipSync(input, { level: 1 })),
+        ...(nativeSnappy ? { SNAPPY: nativeSnappy } : {}),
+      },
       createdBy: "PacketPulse bronze writer (hyparquet-writer)",
     }),
   );

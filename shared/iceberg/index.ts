@@ -18,6 +18,7 @@ export {
   parseTableMetadata,
 } from "./metadata.ts";
 export { openTable, openWarehouse, type Warehouse, type WarehouseConfig } from "./open.ts";
+export { nativeSnappy, nativeUnsnappy } from "./snappy.ts";
 export { localStorage } from "./storage/local.ts";
 export type { WarehouseStorage } from "./storage/types.ts";
 export { type CommitPlan, IcebergTable, type LiveDataFile } from "./table.ts";

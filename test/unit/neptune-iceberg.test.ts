@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  type CellValue,
   CommitConflictError,
   type DataFile,
   fileSystemCatalog,
@@ -226,5 +227,49 @@ describe("the file-system catalog", () => {
     expect(paths).toEqual(["/w/data/a.parquet", "/w/data/b.parquet"]);
     expect(second.snapshot()?.summary["total-records"]).toBe("5");
     expect(second.metadata.snapshots).toHaveLength(2);
+  });
+});
+
+describe("data file codecs", () => {
+  it("writes Snappy by default (natively here) and GZIP on request, both read back to the same rows", async () => {
+    // Prepare
+    const { encodeDataFile, nativeSnappy } = await import("#shared/iceberg/index.ts");
+    const { parquetMetadata, parquetReadObjects } = await import("hyparquet");
+    const { gunzipSync } = await import("node:zlib");
+    const ids = Array.from({ length: 2000 }, (_, i) => `event-${i % 50}`);
+    const ats = ids.map((_, i) => 1_714_557_075_250_000n + BigInt(i));
+    const file = (codec?: "GZIP") =>
+      encodeDataFile({
+        schema,
+        columns: new Map<number, CellValue[]>([
+          [1, ids],
+          [2, ats],
+        ]),
+        rowCount: ids.length,
+        partition: {},
+        location: "/w/t/data/f.parquet",
+        codec,
+      }).bytes;
+    const read = async (bytes: Buffer) => {
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      const codecs = parquetMetadata(buffer).row_groups[0]!.columns.map((c) => c.meta_data?.codec);
+      const rows = await parquetReadObjects({
+        file: buffer,
+        compressors: { GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)) },
+      });
+      return { codecs, rows };
+    };
+
+    // Act
+    const snappy = await read(file());
+    const gzip = await read(file("GZIP"));
+
+    // Assess
+    expect(nativeSnappy).toBeTypeOf("function");
+    expect(snappy.codecs).toEqual(["SNAPPY", "SNAPPY"]);
+    expect(gzip.codecs).toEqual(["GZIP", "GZIP"]);
+    expect(snappy.rows).toHaveLength(2000);
+    expect(snappy.rows).toEqual(gzip.rows);
+    expect(snappy.rows[1999]).toMatchObject({ id: "event-49" });
   });
 });
