@@ -23,8 +23,25 @@ function isLeapYear(year: number): boolean {
  * Fractions below a millisecond are truncated.
  */
 export function parseTimestampMs(text: string): number {
+  if (text === lastMatched) return lastMatchedMs;
   const ms = parseUtcShape(text);
   return ms === undefined ? parsePattern(text) : ms;
+}
+
+/**
+ * The last text {@link matchesTimestampPattern} read in a common shape, and its time: the validators match
+ * a timestamp, then read it, and this spares them the second reading. A pure function's memo, one entry.
+ */
+let lastMatched: string | undefined;
+let lastMatchedMs = Number.NaN;
+
+/** Exactly `TIMESTAMP_PATTERN.test(text)`, without the regex for the common shapes. */
+export function matchesTimestampPattern(text: string): boolean {
+  const ms = parseUtcShape(text);
+  if (ms === undefined) return TIMESTAMP_PATTERN.test(text);
+  lastMatched = text;
+  lastMatchedMs = ms;
+  return true;
 }
 
 /** The general case: {@link TIMESTAMP_PATTERN}, whatever the zone. */

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import {
   DEFAULT_MAX_FUTURE_SKEW_MS,
   EVENT_LIMITS,
@@ -6,6 +7,7 @@ import {
   STATUSES_REQUIRING_REASON,
 } from "./constants.ts";
 import { issuesFromZod, showValue, type Validation, type ValidationIssue } from "./issues.ts";
+import { compilePrecheck, type Precheck } from "./precheck.ts";
 import { parseTimestampMs } from "./timestamp.ts";
 import { type V1Message, v1MessageSchema } from "./v1.ts";
 import { V2_EVENT_SCHEMAS, type V2Event, v2EnvelopeSchema } from "./v2.ts";
@@ -47,6 +49,41 @@ const V2_FIELD_ORDER = {
 };
 
 const REASON_STATUSES: readonly string[] = STATUSES_REQUIRING_REASON;
+
+/** The compiled pre-check of each strict schema (`undefined`: zod alone decides for that schema). */
+interface Prechecks {
+  readonly v1: Precheck<V1Message> | undefined;
+  readonly v2: { readonly [T in keyof typeof V2_EVENT_SCHEMAS]: Precheck<V2Event> | undefined };
+}
+
+let prechecks: Prechecks | undefined;
+
+/** Compiled on first use: modules that import the contract without validating do not pay for it. */
+function compiledPrechecks(): Prechecks {
+  prechecks ??= {
+    v1: compilePrecheck(v1MessageSchema),
+    v2: {
+      session_started: compilePrecheck(V2_EVENT_SCHEMAS.session_started),
+      location_ping: compilePrecheck(V2_EVENT_SCHEMAS.location_ping),
+      status_changed: compilePrecheck(V2_EVENT_SCHEMAS.status_changed),
+    },
+  };
+  return prechecks;
+}
+
+/**
+ * zod's `safeParse` of a strict event schema, answered by the schema's pre-check when it can: the pre-check
+ * accepts only what zod accepts and returns what zod would, so zod runs only on events it turns down and
+ * their issues stay zod's. Without a pre-check (the reference path) this is zod alone.
+ */
+function parseStrict<T>(
+  schema: z.ZodType<T>,
+  precheck: Precheck<T> | undefined,
+  input: EventRecord,
+): z.ZodSafeParseResult<T> {
+  if (precheck?.passes(input)) return { success: true, data: precheck.value(input) };
+  return schema.safeParse(input);
+}
 
 function isRecord(input: unknown): input is EventRecord {
   return typeof input === "object" && input !== null && !Array.isArray(input);
@@ -168,11 +205,20 @@ function jsonByteLength(record: EventRecord): number | undefined {
 
 /** Validates one original 12-field message. */
 export function validateV1(input: unknown, options: ValidateOptions = {}): Validation<V1Message> {
+  return checkV1(input, options, true);
+}
+
+/** {@link validateV1} with zod alone deciding the structure: the reference for tests. @internal */
+export function validateV1Reference(input: unknown, options: ValidateOptions = {}): Validation<V1Message> {
+  return checkV1(input, options, false);
+}
+
+function checkV1(input: unknown, options: ValidateOptions, fast: boolean): Validation<V1Message> {
   if (!isRecord(input)) return reject(notObject(input));
   if (options.byteLength !== undefined && options.byteLength > EVENT_LIMITS.maxEventBytes) {
     return reject(maxSize(options.byteLength));
   }
-  const parsed = v1MessageSchema.safeParse(input);
+  const parsed = parseStrict(v1MessageSchema, fast ? compiledPrechecks().v1 : undefined, input);
   const check = startCheck(
     input,
     options,
@@ -188,6 +234,15 @@ export function validateV1(input: unknown, options: ValidateOptions = {}): Valid
 
 /** Validates one v2 event (one element of a batch frame's `events`). */
 export function validateV2(input: unknown, options: ValidateOptions = {}): Validation<V2Event> {
+  return checkV2(input, options, true);
+}
+
+/** {@link validateV2} with zod alone deciding the structure: the reference for tests. @internal */
+export function validateV2Reference(input: unknown, options: ValidateOptions = {}): Validation<V2Event> {
+  return checkV2(input, options, false);
+}
+
+function checkV2(input: unknown, options: ValidateOptions, fast: boolean): Validation<V2Event> {
   if (!isRecord(input)) return reject(notObject(input));
   if (options.byteLength !== undefined && options.byteLength > EVENT_LIMITS.maxEventBytes) {
     return reject(maxSize(options.byteLength));
@@ -206,7 +261,8 @@ export function validateV2(input: unknown, options: ValidateOptions = {}): Valid
     return finish<V2Event>(check, undefined, options);
   }
   const type = eventType as keyof typeof V2_EVENT_SCHEMAS;
-  const parsed = V2_EVENT_SCHEMAS[type].safeParse(input);
+  const precheck = fast ? compiledPrechecks().v2[type] : undefined;
+  const parsed = parseStrict<V2Event>(V2_EVENT_SCHEMAS[type], precheck, input);
   const check = startCheck(
     input,
     options,

@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseTimestampMs, TIMESTAMP_PATTERN } from "#shared/events/index.ts";
+import { matchesTimestampPattern } from "#shared/events/timestamp.ts";
 
 /**
- * `parseTimestampMs` reads the common shapes without the regex and counts days without `Date.UTC`. These
- * properties hold it to the reading it replaced, on near-timestamps and on any text.
+ * `parseTimestampMs` reads the common shapes without the regex and counts days without `Date.UTC`, and
+ * `matchesTimestampPattern` stands for the pattern in the validators' pre-check. These properties hold them
+ * to the regex and the reading they replaced, on near-timestamps and on any text.
  */
 
 const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
@@ -124,6 +126,23 @@ describe("timestamp reading without the regex", () => {
 
     // Assess
     expect(different).toEqual([]);
+  });
+
+  it("matches exactly the texts the pattern matches, and a match leaves every later reading right", () => {
+    // Prepare
+    const text = fc.oneof(dateTimeLike, fc.string({ maxLength: 40 }));
+
+    // Act + Assess
+    fc.assert(
+      fc.property(text, text, (first, second) => {
+        expect(matchesTimestampPattern(first)).toBe(TIMESTAMP_PATTERN.test(first));
+        // The match remembers its reading: the same text, or any other, must read as without it.
+        expect(Object.is(parseTimestampMs(first), referenceParse(first))).toBe(true);
+        expect(Object.is(parseTimestampMs(second), referenceParse(second))).toBe(true);
+        expect(Object.is(parseTimestampMs(first), referenceParse(first))).toBe(true);
+      }),
+      { numRuns: 10_000 },
+    );
   });
 
   it("keeps 1970-01-01T00:00:00 at +0 whatever the zone spelling", () => {
