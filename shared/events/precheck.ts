@@ -148,7 +148,8 @@ const literal = (value: unknown): string => JSON.stringify(value);
 /**
  * The conditions under which one field's value `v` fails, as JS source, or `undefined` for a field schema
  * the compiler does not know. Each keyword is read as zod checks it: a number is finite (`z.number()`
- * refuses NaN and Infinity), a length counts UTF-16 code units (`.length`, where ajv would count code points).
+ * refuses NaN and Infinity), and a length counts code points with zod's own `codePointLength` (a surrogate
+ * pair is one), which is needed only where the UTF-16 `.length` cannot decide (a pair is two units).
  */
 function failures(field: Record<string, unknown>, v: string, patterns: PatternTest[]): string[] | undefined {
   const type = String(field.type);
@@ -161,8 +162,11 @@ function failures(field: Record<string, unknown>, v: string, patterns: PatternTe
     if (Number.isFinite(limit)) conditions.push(condition(literal(limit)));
     else known = false;
   };
-  bound(field.minLength, (limit) => `${v}.length < ${limit}`);
-  bound(field.maxLength, (limit) => `${v}.length > ${limit}`);
+  bound(
+    field.minLength,
+    (limit) => `(${v}.length < ${limit} || (${v}.length < 2 * ${limit} && codePointLength(${v}) < ${limit}))`,
+  );
+  bound(field.maxLength, (limit) => `(${v}.length > ${limit} && codePointLength(${v}) > ${limit})`);
   bound(field.minimum, (limit) => `${v} < ${limit}`);
   bound(field.maximum, (limit) => `${v} > ${limit}`);
   bound(field.exclusiveMinimum, (limit) => `${v} <= ${limit}`);
@@ -217,7 +221,8 @@ function compileSchema(
     lines.push(`if (${optional}(${conditions.join(" || ")})) return false;`);
   }
   lines.push("return true;");
-  return new Function("patterns", `return (input) => {\n${lines.join("\n")}\n};`)(patterns);
+  const source = `return (input) => {\n${lines.join("\n")}\n};`;
+  return new Function("patterns", "codePointLength", source)(patterns, z.core.util.codePointLength);
 }
 
 /**

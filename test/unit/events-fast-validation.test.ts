@@ -5,7 +5,6 @@ import { simulate } from "#functions/mars/simulate.ts";
 import { toV1 } from "#functions/mars/v1.ts";
 import {
   V1_FIELDS,
-  type V1Message,
   type ValidateOptions,
   type Validation,
   v1MessageSchema,
@@ -23,6 +22,7 @@ import { validateV1Reference, validateV2Reference } from "#shared/events/validat
  */
 
 type EventRecord = Record<string, unknown>;
+type StrictSchema = typeof v1MessageSchema | (typeof V2_EVENT_SCHEMAS)[keyof typeof V2_EVENT_SCHEMAS];
 
 const NOW = new Date("2024-05-02T00:00:00Z");
 const OPTIONS: ValidateOptions = { now: NOW };
@@ -501,19 +501,32 @@ describe("compiled pre-checks", () => {
     expect(precheck).toBeUndefined();
   });
 
-  it("accept exactly what zod accepts for a v1 message, and return zod's value", () => {
+  it("accept exactly what zod accepts, and return zod's value, for every schema", () => {
     // Prepare
-    const precheck = compilePrecheck<V1Message>(v1MessageSchema)!;
-    const messages = mutated(() => v1Messages, ["extra"]);
+    const schemas: Record<string, StrictSchema> = { ...V2_EVENT_SCHEMAS, v1: v1MessageSchema };
+    const prechecks = new Map(
+      Object.entries(schemas).map(([name, schema]) => [name, compilePrecheck(schema)!]),
+    );
+    const inputs = fc.oneof(
+      mutated(() => v2Events, ALL_FIELDS),
+      mutated(() => v1Messages, ["extra"]),
+      fc.tuple(fc.nat(), reasonLike).map(([index, reason]): EventRecord => {
+        const failures = v2Events.filter((event) => event.reason !== undefined);
+        return { ...failures[index % failures.length]!, reason };
+      }),
+    );
 
     // Act + Assess
     fc.assert(
-      fc.property(messages, (message) => {
-        const parsed = v1MessageSchema.safeParse(message);
-        expect(precheck.passes(message)).toBe(parsed.success);
-        if (parsed.success) expect(precheck.value(message)).toStrictEqual(parsed.data);
+      fc.property(inputs, (input) => {
+        const name = "timestamp" in input ? "v1" : String(input.event_type);
+        const schema = schemas[name] ?? V2_EVENT_SCHEMAS.location_ping;
+        const precheck = prechecks.get(name) ?? prechecks.get("location_ping")!;
+        const parsed = schema.safeParse(input);
+        expect(precheck.passes(input)).toBe(parsed.success);
+        if (parsed.success) expect(precheck.value(input)).toStrictEqual(parsed.data);
       }),
-      { numRuns: 3000 },
+      { numRuns: 6000 },
     );
   });
 });
