@@ -6,7 +6,7 @@ import { matchesTimestampPattern, TIMESTAMP_PATTERN } from "./timestamp.ts";
  * machinery costs more than the checks themselves; the same checks, compiled from the JSON Schema that
  * `z.toJSONSchema` renders of the schema, cost a fraction. The pre-check only ever says yes to input zod
  * accepts: input it turns down goes through zod as before, so every issue still comes from zod. The schema
- * is compiled here rather than by ajv, which was slower and counts string lengths differently
+ * is compiled here rather than by ajv, which was a fifth slower on a valid event
  * (docs/decisions/011-fast-contract-validation.md).
  */
 export interface Precheck<T> {
@@ -26,13 +26,19 @@ const DEFAULT_LENGTH_WHEN = String(
   (z.string().max(1)._zod.def.checks?.[0]?._zod.def as Def | undefined)?.when,
 );
 
-/** The keys each understood check may have; `error` and `abort` change messages, never the verdict. */
-const CHECK_KEYS: Readonly<Record<string, readonly string[]>> = {
-  min_length: ["check", "minimum", "when", "error", "abort"],
-  max_length: ["check", "maximum", "when", "error", "abort"],
-  string_format: ["check", "format", "pattern", "error", "abort"],
-  greater_than: ["check", "value", "inclusive", "error", "abort"],
-  less_than: ["check", "value", "inclusive", "error", "abort"],
+/**
+ * Each understood check: its zod classes (not a subclass that checks more) and the keys its definition
+ * may have; `error` and `abort` change messages and what else is reported, never the verdict.
+ */
+const CHECKS: Readonly<Record<string, { traits: readonly string[]; keys: readonly string[] }>> = {
+  min_length: { traits: ["$ZodCheckMinLength"], keys: ["check", "minimum", "when", "error", "abort"] },
+  max_length: { traits: ["$ZodCheckMaxLength"], keys: ["check", "maximum", "when", "error", "abort"] },
+  string_format: {
+    traits: ["$ZodCheckRegex", "$ZodCheckStringFormat"],
+    keys: ["check", "format", "pattern", "error", "abort"],
+  },
+  greater_than: { traits: ["$ZodCheckGreaterThan"], keys: ["check", "value", "inclusive", "error", "abort"] },
+  less_than: { traits: ["$ZodCheckLessThan"], keys: ["check", "value", "inclusive", "error", "abort"] },
 };
 
 const STRING_CHECKS: ReadonlySet<string> = new Set(["min_length", "max_length", "string_format"]);
@@ -42,16 +48,23 @@ function onlyKeys(object: object, allowed: readonly string[]): boolean {
   return Object.keys(object).every((key) => allowed.includes(key));
 }
 
-/** The schema is of exactly this zod class, not a subclass with other rules (`exactOptional`, `z.int()`...). */
+/** The core zod classes of a schema or check are exactly these, with no subclass adding rules (`exactOptional`). */
+function hasTraits(item: { _zod: object }, expected: readonly string[]): boolean {
+  const all = (item._zod as { traits?: Set<string> }).traits ?? new Set<string>();
+  const traits = [...all].filter((name) => name.startsWith("$"));
+  return traits.length === expected.length && expected.every((trait) => traits.includes(trait));
+}
+
 function isExactly(schema: z.core.$ZodType, trait: string): boolean {
-  const traits = [...schema._zod.traits].filter((name) => name.startsWith("$"));
-  return traits.length === 2 && traits.includes(trait) && traits.includes("$ZodType");
+  return hasTraits(schema, [trait, "$ZodType"]);
 }
 
 function representableCheck(check: z.core.$ZodCheck, kinds: ReadonlySet<string>): boolean {
   const def = check._zod.def as unknown as Def;
   const kind = String(def.check);
-  if (!kinds.has(kind) || !onlyKeys(def, CHECK_KEYS[kind] ?? [])) return false;
+  const known = CHECKS[kind];
+  if (!kinds.has(kind) || known === undefined || !onlyKeys(def, known.keys)) return false;
+  if (!hasTraits(check, [...known.traits, "$ZodCheck"])) return false;
   if (def.when !== undefined && String(def.when) !== DEFAULT_LENGTH_WHEN) return false;
   switch (kind) {
     case "string_format":
