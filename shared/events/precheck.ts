@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { matchesTimestampPattern, TIMESTAMP_PATTERN } from "./timestamp.ts";
+import { isUuid, UUID_PATTERN } from "./uuid.ts";
 
 /**
  * A compiled yes/no answer to "would zod accept this event?", for the validators' hot path. zod's per-check
@@ -134,7 +135,7 @@ function representable(schema: StrictObject): boolean {
   );
 }
 
-/** A `pattern` test: zod's regex (no flags), or an exact hand-written equivalent for the timestamp one. */
+/** A `pattern` test: zod's regex (no flags), or for the contract's two patterns an exact equivalent by hand. */
 interface PatternTest {
   test(text: string): boolean;
 }
@@ -144,7 +145,9 @@ const patternTests = new Map<string, PatternTest>();
 function patternTest(source: string): PatternTest {
   let test = patternTests.get(source);
   if (test === undefined) {
-    test = source === TIMESTAMP_PATTERN.source ? { test: matchesTimestampPattern } : new RegExp(source);
+    if (source === TIMESTAMP_PATTERN.source) test = { test: matchesTimestampPattern };
+    else if (source === UUID_PATTERN.source) test = { test: isUuid };
+    else test = new RegExp(source);
     patternTests.set(source, test);
   }
   return test;

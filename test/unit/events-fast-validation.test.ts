@@ -12,6 +12,7 @@ import {
   validateV2,
 } from "#shared/events/index.ts";
 import { compilePrecheck } from "#shared/events/precheck.ts";
+import { isUuid, UUID_PATTERN } from "#shared/events/uuid.ts";
 import { V2_EVENT_SCHEMAS } from "#shared/events/v2.ts";
 import { validateV1Reference, validateV2Reference } from "#shared/events/validate.ts";
 
@@ -528,5 +529,35 @@ describe("compiled pre-checks", () => {
       }),
       { numRuns: 6000 },
     );
+  });
+});
+
+describe("isUuid", () => {
+  it("accepts exactly the strings UUID_PATTERN matches", () => {
+    // Prepare
+    const anyUnit = fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code));
+    const oneUnitChanged = fc
+      .tuple(fc.uuid({ version: [1, 2, 3, 4, 5, 6, 7, 8] }), fc.nat({ max: 35 }), anyUnit)
+      .map(([uuid, index, unit]) => `${uuid.slice(0, index)}${unit}${uuid.slice(index + 1)}`);
+    const text = fc.oneof(uuidLike, oneUnitChanged, fc.string({ minLength: 36, maxLength: 36 }), fc.string());
+
+    // Act + Assess
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(isUuid(value)).toBe(UUID_PATTERN.test(value));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("accepts every version and variant character the pattern allows, and no other", () => {
+    // Act + Assess
+    for (let code = 0; code <= 0xffff; code++) {
+      const unit = String.fromCharCode(code);
+      for (const index of [0, 14, 19, 35]) {
+        const text = `${UUID.slice(0, index)}${unit}${UUID.slice(index + 1)}`;
+        if (isUuid(text) !== UUID_PATTERN.test(text)) expect.fail(`differs on ${JSON.stringify(text)}`);
+      }
+    }
   });
 });
