@@ -276,7 +276,13 @@ export function compilePrecheck<T>(schema: StrictObject): Precheck<T> | undefine
     io: "input",
     metadata: z.registry(),
   });
-  const passes = compileSchema(jsonSchema, schema);
-  if (passes === undefined) return undefined;
-  return { passes, value: compileCopy(schema) as (input: Record<string, unknown>) => T };
+  try {
+    const passes = compileSchema(jsonSchema, schema);
+    if (passes === undefined) return undefined;
+    return { passes, value: compileCopy(schema) as (input: Record<string, unknown>) => T };
+  } catch (error) {
+    // Code generation refused (`--disallow-code-generation-from-strings`, a strict CSP): zod alone decides.
+    if (error instanceof EvalError) return undefined;
+    throw error;
+  }
 }
