@@ -8,7 +8,7 @@ import { isUuid, UUID_PATTERN } from "./uuid.ts";
  * `z.toJSONSchema` renders of the schema, cost a fraction. The pre-check only ever says yes to input zod
  * accepts: input it turns down goes through zod as before, so every issue still comes from zod. The schema
  * is compiled here rather than by ajv, which was a fifth slower on a valid event
- * (docs/decisions/011-fast-contract-validation.md).
+ * (docs/decisions/013-fast-contract-validation.md).
  */
 export interface Precheck<T> {
   /** True only when the schema's `safeParse` would succeed on `input`. */
