@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import {
   DEFAULT_MAX_FUTURE_SKEW_MS,
   EVENT_LIMITS,
@@ -6,6 +7,7 @@ import {
   STATUSES_REQUIRING_REASON,
 } from "./constants.ts";
 import { issuesFromZod, showValue, type Validation, type ValidationIssue } from "./issues.ts";
+import { compilePrecheck, type Precheck } from "./precheck.ts";
 import { parseTimestampMs } from "./timestamp.ts";
 import { type V1Message, v1MessageSchema } from "./v1.ts";
 import { V2_EVENT_SCHEMAS, type V2Event, v2EnvelopeSchema } from "./v2.ts";
@@ -24,13 +26,12 @@ export interface ValidateOptions {
 
 type EventRecord = Record<string, unknown>;
 
-/** State of one validation: the issues so far and the fields they name (later checks skip those). */
+/** State of one validation: the issues so far (later checks skip the fields they name). */
 interface Check {
   readonly record: EventRecord;
   readonly nowMs: number;
   readonly maxFutureSkewMs: number;
   readonly issues: ValidationIssue[];
-  readonly failed: Set<string>;
   /** Position of each field in the schema: issues are reported in that order, unknown fields last. */
   readonly fieldOrder: ReadonlyMap<string, number>;
 }
@@ -48,12 +49,66 @@ const V2_FIELD_ORDER = {
 
 const REASON_STATUSES: readonly string[] = STATUSES_REQUIRING_REASON;
 
+const V2_TYPES = Object.keys(V2_EVENT_SCHEMAS) as (keyof typeof V2_EVENT_SCHEMAS)[];
+
+/**
+ * The event type with a payload schema that `value` names, as the contract's own string. Comparing text is
+ * cheap; indexing objects with the received string would first look it up in the engine's string table.
+ */
+function knownEventType(value: unknown): keyof typeof V2_EVENT_SCHEMAS | undefined {
+  for (const type of V2_TYPES) if (type === value) return type;
+  return undefined;
+}
+
+/** The compiled pre-check of each strict schema (`undefined`: zod alone decides for that schema). */
+interface Prechecks {
+  readonly v1: Precheck<V1Message> | undefined;
+  readonly v2: { readonly [T in keyof typeof V2_EVENT_SCHEMAS]: Precheck<V2Event> | undefined };
+}
+
+let prechecks: Prechecks | undefined;
+
+/** Compiled on first use: modules that import the contract without validating do not pay for it. */
+function compiledPrechecks(): Prechecks {
+  prechecks ??= {
+    v1: compilePrecheck(v1MessageSchema),
+    v2: {
+      session_started: compilePrecheck(V2_EVENT_SCHEMAS.session_started),
+      location_ping: compilePrecheck(V2_EVENT_SCHEMAS.location_ping),
+      status_changed: compilePrecheck(V2_EVENT_SCHEMAS.status_changed),
+    },
+  };
+  return prechecks;
+}
+
+/**
+ * zod's `safeParse` of a strict event schema, answered by the schema's pre-check when it can: the pre-check
+ * accepts only what zod accepts and returns what zod would, so zod runs only on events it turns down and
+ * their issues stay zod's. Without a pre-check (the reference path) this is zod alone.
+ */
+function parseStrict<T>(
+  schema: z.ZodType<T>,
+  precheck: Precheck<T> | undefined,
+  input: EventRecord,
+): z.ZodSafeParseResult<T> {
+  if (precheck?.passes(input)) return { success: true, data: precheck.value(input) };
+  return schema.safeParse(input);
+}
+
 function isRecord(input: unknown): input is EventRecord {
   return typeof input === "object" && input !== null && !Array.isArray(input);
 }
 
 function own(record: EventRecord, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/**
+ * `own(record, key) === value` for a defined value, reading the value first: positions are rarely 0, and
+ * then the own-property lookup is skipped.
+ */
+function ownIs(record: EventRecord, key: string, value: unknown): boolean {
+  return record[key] === value && Object.hasOwn(record, key);
 }
 
 function reject(issue: ValidationIssue): { ok: false; issues: ValidationIssue[] } {
@@ -87,13 +142,17 @@ function startCheck(
     nowMs: Number.isFinite(options.now?.getTime()) ? options.now!.getTime() : Date.now(),
     maxFutureSkewMs: options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS,
     issues,
-    failed: new Set(issues.map((issue) => issue.field)),
   };
+}
+
+/** Whether a field already has an issue: the issues are few, and a set per event would cost more. */
+function failed(check: Check, field: string): boolean {
+  for (const issue of check.issues) if (issue.field === field) return true;
+  return false;
 }
 
 function fail(check: Check, field: string, rule: string, message: string): void {
   check.issues.push({ field, rule, message });
-  check.failed.add(field);
 }
 
 function formatDuration(ms: number): string {
@@ -112,7 +171,7 @@ function formatDuration(ms: number): string {
  */
 function checkTimestamp(check: Check, field: string, isEventTime: boolean): number | undefined {
   const text = own(check.record, field);
-  if (check.failed.has(field) || typeof text !== "string") return undefined;
+  if (failed(check, field) || typeof text !== "string") return undefined;
   const ms = parseTimestampMs(text);
   if (Number.isNaN(ms)) {
     fail(check, field, "timestamp_format", `${field} is not a real date and time (got ${showValue(text)})`);
@@ -136,8 +195,8 @@ function checkTimestamp(check: Check, field: string, isEventTime: boolean): numb
 
 /** WGS84 0,0 is where devices without a fix report themselves: the contract treats it as no position. */
 function checkPosition(check: Check, latField: string, lonField: string, optional: boolean): void {
-  if (check.failed.has(latField) || check.failed.has(lonField)) return;
-  if (own(check.record, latField) !== 0 || own(check.record, lonField) !== 0) return;
+  if (failed(check, latField) || failed(check, lonField)) return;
+  if (!ownIs(check.record, latField, 0) || !ownIs(check.record, lonField, 0)) return;
   const fix = optional ? `send the real position or leave both out` : "send the real position";
   const message = `${latField} and ${lonField} are both 0, which means no position fix; ${fix}`;
   fail(check, latField, "missing_position", message);
@@ -168,11 +227,20 @@ function jsonByteLength(record: EventRecord): number | undefined {
 
 /** Validates one original 12-field message. */
 export function validateV1(input: unknown, options: ValidateOptions = {}): Validation<V1Message> {
+  return checkV1(input, options, true);
+}
+
+/** {@link validateV1} with zod alone deciding the structure: the reference for tests. @internal */
+export function validateV1Reference(input: unknown, options: ValidateOptions = {}): Validation<V1Message> {
+  return checkV1(input, options, false);
+}
+
+function checkV1(input: unknown, options: ValidateOptions, fast: boolean): Validation<V1Message> {
   if (!isRecord(input)) return reject(notObject(input));
   if (options.byteLength !== undefined && options.byteLength > EVENT_LIMITS.maxEventBytes) {
     return reject(maxSize(options.byteLength));
   }
-  const parsed = v1MessageSchema.safeParse(input);
+  const parsed = parseStrict(v1MessageSchema, fast ? compiledPrechecks().v1 : undefined, input);
   const check = startCheck(
     input,
     options,
@@ -188,12 +256,21 @@ export function validateV1(input: unknown, options: ValidateOptions = {}): Valid
 
 /** Validates one v2 event (one element of a batch frame's `events`). */
 export function validateV2(input: unknown, options: ValidateOptions = {}): Validation<V2Event> {
+  return checkV2(input, options, true);
+}
+
+/** {@link validateV2} with zod alone deciding the structure: the reference for tests. @internal */
+export function validateV2Reference(input: unknown, options: ValidateOptions = {}): Validation<V2Event> {
+  return checkV2(input, options, false);
+}
+
+function checkV2(input: unknown, options: ValidateOptions, fast: boolean): Validation<V2Event> {
   if (!isRecord(input)) return reject(notObject(input));
   if (options.byteLength !== undefined && options.byteLength > EVENT_LIMITS.maxEventBytes) {
     return reject(maxSize(options.byteLength));
   }
-  const eventType = own(input, "event_type");
-  if (typeof eventType !== "string" || !Object.hasOwn(V2_EVENT_SCHEMAS, eventType)) {
+  const type = knownEventType(own(input, "event_type"));
+  if (type === undefined) {
     // No payload schema to apply: report the event type and whatever else is wrong in the envelope.
     const envelope = v2EnvelopeSchema.safeParse(input);
     const check = startCheck(
@@ -205,8 +282,8 @@ export function validateV2(input: unknown, options: ValidateOptions = {}): Valid
     checkTimestamp(check, "occurred_at", true);
     return finish<V2Event>(check, undefined, options);
   }
-  const type = eventType as keyof typeof V2_EVENT_SCHEMAS;
-  const parsed = V2_EVENT_SCHEMAS[type].safeParse(input);
+  const precheck = fast ? compiledPrechecks().v2[type] : undefined;
+  const parsed = parseStrict<V2Event>(V2_EVENT_SCHEMAS[type], precheck, input);
   const check = startCheck(
     input,
     options,
@@ -239,7 +316,7 @@ export function validateV2(input: unknown, options: ValidateOptions = {}): Valid
 }
 
 function checkReason(check: Check): void {
-  if (check.failed.has("status") || check.failed.has("reason")) return;
+  if (failed(check, "status") || failed(check, "reason")) return;
   const status = String(own(check.record, "status"));
   const reason = own(check.record, "reason");
   if (REASON_STATUSES.includes(status)) {
@@ -257,9 +334,9 @@ function checkReason(check: Check): void {
 function checkOptionalPosition(check: Check): void {
   const hasLat = own(check.record, "lat") !== undefined;
   const hasLon = own(check.record, "lon") !== undefined;
-  if (hasLat && !hasLon && !check.failed.has("lat")) {
+  if (hasLat && !hasLon && !failed(check, "lat")) {
     fail(check, "lon", "required", "lon is required when lat is given");
-  } else if (hasLon && !hasLat && !check.failed.has("lon")) {
+  } else if (hasLon && !hasLat && !failed(check, "lon")) {
     fail(check, "lat", "required", "lat is required when lon is given");
   } else if (hasLat && hasLon) {
     checkPosition(check, "lat", "lon", true);

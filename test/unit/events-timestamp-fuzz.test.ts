@@ -1,0 +1,154 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseTimestampMs, TIMESTAMP_PATTERN } from "#shared/events/index.ts";
+import { matchesTimestampPattern } from "#shared/events/timestamp.ts";
+
+/**
+ * `parseTimestampMs` reads the common shapes without the regex and counts days without `Date.UTC`, and
+ * `matchesTimestampPattern` stands for the pattern in the validators' pre-check. These properties hold them
+ * to the regex and the reading they replaced, on near-timestamps and on any text.
+ */
+
+const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
+
+/**
+ * Date-times near the contract's shape: any digits in every field (so Feb 30, hour 24, minute 60), any
+ * year, fractions of 0-11 digits and every zone form.
+ */
+const dateTimeLike = fc
+  .record({
+    year: fc.oneof(fc.integer({ min: 2019, max: 2025 }), fc.integer({ min: 0, max: 9999 })),
+    month: fc.oneof(
+      fc.integer({ min: 1, max: 12 }).map((n) => String(n).padStart(2, "0")),
+      twoDigits,
+    ),
+    day: fc.oneof(
+      fc.integer({ min: 1, max: 31 }).map((n) => String(n).padStart(2, "0")),
+      twoDigits,
+    ),
+    hour: fc.oneof(
+      fc.integer({ min: 0, max: 24 }).map((n) => String(n).padStart(2, "0")),
+      twoDigits,
+    ),
+    minute: twoDigits,
+    second: twoDigits,
+    fraction: fc.oneof(fc.constant(""), fc.stringMatching(/^\.\d{0,11}$/)),
+    zone: fc.oneof(
+      fc.constantFrom(
+        "",
+        "Z",
+        "z",
+        "ZZ",
+        "+00:00",
+        "-00:00",
+        "+0000",
+        "+14:00",
+        "-12:30",
+        "+24:00",
+        "+23:60",
+      ),
+      fc
+        .tuple(fc.constantFrom("+", "-"), twoDigits, fc.constantFrom(":", ""), twoDigits)
+        .map((p) => p.join("")),
+    ),
+  })
+  .map(
+    (t) =>
+      `${String(t.year).padStart(4, "0")}-${t.month}-${t.day}T${t.hour}:${t.minute}:${t.second}${t.fraction}${t.zone}`,
+  );
+
+/**
+ * The reading `parseTimestampMs` had before the common shapes skipped the regex, kept here as the oracle:
+ * the pattern, calendar and clock ranges, then `Date.UTC` (shifted by 400 years below year 100).
+ */
+function referenceParse(text: string): number {
+  const m = TIMESTAMP_PATTERN.exec(text);
+  if (m === null) return Number.NaN;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  if (day > monthDays) return Number.NaN;
+  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
+  let offsetMinutes = 0;
+  if (m[9] !== undefined) {
+    const offsetHours = Number(m[10]);
+    const offsetMins = Number(m[11]);
+    if (offsetHours > 23 || offsetMins > 59) return Number.NaN;
+    offsetMinutes = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const local =
+    year < 100
+      ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - 146_097 * 86_400_000
+      : Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  return local - offsetMinutes * 60_000;
+}
+
+describe("timestamp reading without the regex", () => {
+  it("gives the same time (or NaN) as the pattern and Date.UTC", () => {
+    // Prepare
+    const text = fc.oneof(
+      dateTimeLike,
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: "binary", maxLength: 30 }),
+    );
+
+    // Act + Assess
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(Object.is(parseTimestampMs(value), referenceParse(value))).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("counts days as Date.UTC does on the first and last day of every month of years 0-9999", () => {
+    // Prepare
+    const texts: string[] = [];
+    for (let year = 0; year <= 9999; year++) {
+      for (let month = 1; month <= 12; month++) {
+        for (const day of [1, 28, 29, 30, 31]) {
+          const date = `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+          texts.push(`${date}T23:59:59.999Z`);
+        }
+      }
+    }
+
+    // Act
+    const different = texts.filter((text) => !Object.is(parseTimestampMs(text), referenceParse(text)));
+
+    // Assess
+    expect(different).toEqual([]);
+  });
+
+  it("matches exactly the texts the pattern matches, and a match leaves every later reading right", () => {
+    // Prepare
+    const text = fc.oneof(dateTimeLike, fc.string({ maxLength: 40 }));
+
+    // Act + Assess
+    fc.assert(
+      fc.property(text, text, (first, second) => {
+        expect(matchesTimestampPattern(first)).toBe(TIMESTAMP_PATTERN.test(first));
+        // The match remembers its reading: the same text, or any other, must read as without it.
+        expect(Object.is(parseTimestampMs(first), referenceParse(first))).toBe(true);
+        expect(Object.is(parseTimestampMs(second), referenceParse(second))).toBe(true);
+        expect(Object.is(parseTimestampMs(first), referenceParse(first))).toBe(true);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it("keeps 1970-01-01T00:00:00 at +0 whatever the zone spelling", () => {
+    // Act + Assess
+    for (const text of ["1970-01-01T00:00:00Z", "1970-01-01T00:00:00", "1970-01-01T00:00:00-00:00"]) {
+      expect(Object.is(parseTimestampMs(text), 0)).toBe(true);
+    }
+  });
+});
