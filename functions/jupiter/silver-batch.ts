@@ -43,13 +43,13 @@ function textStream(text: string): Readable {
   });
 }
 
-/** Insert order: positions first, so an entity never points at movements that are not there yet. */
 const TABLES = [
   "session_positions",
   "sessions",
   "orders",
   "vehicles",
 ] as const satisfies readonly (keyof SilverRows)[];
+const ENTITY_TABLES = ["sessions", "orders", "vehicles"] as const;
 
 /**
  * Threads for Jupiter's batches (`threads` counts this one; unset: up to 2 cores), each with the transform
@@ -122,29 +122,11 @@ export async function processSilverBatch(
   };
   const token = silverBatchToken(records);
   const inserted = { session_positions: 0, sessions: 0, orders: 0, vehicles: 0 };
-  for (const table of TABLES) {
-    const count = table === "session_positions" ? positions : rows[table].length;
-    if (count === 0) continue;
+  const settings = { insert_deduplication_token: token };
+  const insert = async (table: (typeof TABLES)[number], count: number, write: () => Promise<unknown>) => {
+    if (count === 0) return;
     try {
-      const settings = { insert_deduplication_token: token };
-      if (table === "session_positions") {
-        // The big table goes as CSV: ClickHouse parses it about three times faster than JSONEachRow
-        // (docs/benchmarks.md); the few merged entity rows keep JSONEachRow for their tuples.
-        await deps.clickhouse.insert({
-          table,
-          columns: [...POSITION_COLUMNS],
-          values: textStream(rows.session_positions),
-          format: "CSV",
-          clickhouse_settings: settings,
-        });
-      } else {
-        await deps.clickhouse.insert({
-          table,
-          values: rows[table] as unknown as Record<string, unknown>[],
-          format: "JSONEachRow",
-          clickhouse_settings: settings,
-        });
-      }
+      await write();
     } catch (error) {
       throw new ClickHouseStoreError(
         `Inserting ${count} rows into ${table} failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -152,7 +134,32 @@ export async function processSilverBatch(
       );
     }
     inserted[table] = count;
-  }
+  };
+  // Positions first, so an entity never points at movements that are not there yet. The big table goes as
+  // CSV: ClickHouse parses it about three times faster than JSONEachRow (docs/benchmarks.md).
+  await insert("session_positions", positions, () =>
+    deps.clickhouse.insert({
+      table: "session_positions",
+      columns: [...POSITION_COLUMNS],
+      values: textStream(rows.session_positions),
+      format: "CSV",
+      clickhouse_settings: settings,
+    }),
+  );
+  // The entity tables are independent of each other: sent together, ClickHouse runs them back to back
+  // without waiting for this thread between them. Their few merged rows keep JSONEachRow for the tuples.
+  const entityInserts = ENTITY_TABLES.map((table) =>
+    insert(table, rows[table].length, () =>
+      deps.clickhouse.insert({
+        table,
+        values: rows[table] as unknown as Record<string, unknown>[],
+        format: "JSONEachRow",
+        clickhouse_settings: settings,
+      }),
+    ),
+  );
+  const failed = (await Promise.allSettled(entityInserts)).find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   // After the inserts: a failing sink fails the batch, and its retry re-inserts nothing.
   if (rejected.length > 0) await deps.deadLetter(rejected);
   return { records: records.length, inserted, deadLettered: rejected.length, token };

@@ -12,6 +12,8 @@ const HOST = hostname();
 const liveMembers = new Set<string>();
 
 const DEFAULT_MAX_BATCH_SIZE = 500;
+/** Records read from SQLite in one go (see SqliteConsumer.fetch). */
+const FETCH_SLICE = 2_000;
 
 export interface ConsumerContext {
   store: LogStore;
@@ -208,7 +210,7 @@ export class SqliteConsumer implements LogConsumer {
   private async deliverPartition(assignment: Assignment): Promise<boolean> {
     const position = this.positions.get(assignment.key);
     if (position === undefined) return false; // lost at the last heartbeat
-    const stored = this.context.store.fetch(assignment.ref, position, this.maxBatchSize);
+    const stored = await this.fetch(assignment.ref, position);
     if (stored.length === 0) return false;
     await this.options.eachBatch({
       topic: assignment.topic,
@@ -223,6 +225,25 @@ export class SqliteConsumer implements LogConsumer {
       this.positions.delete(assignment.key);
     }
     return true;
+  }
+
+  /**
+   * Up to `maxBatchSize` records from `position`, read in slices with a turn of the event loop between
+   * them: a 10,000-record read takes tens of milliseconds, and meanwhile other partitions' handlers could
+   * not even hear that their inserts are done.
+   */
+  private async fetch(ref: PartitionRef, position: number): Promise<StoredRecord[]> {
+    const stored: StoredRecord[] = [];
+    let from = position;
+    while (stored.length < this.maxBatchSize) {
+      if (stored.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const want = Math.min(FETCH_SLICE, this.maxBatchSize - stored.length);
+      const slice = this.context.store.fetch(ref, from, want);
+      for (const row of slice) stored.push(row);
+      if (slice.length < want) break;
+      from = slice[slice.length - 1]!.record_offset + 1;
+    }
+    return stored;
   }
 
   private toConsumedRecord(assignment: Assignment, row: StoredRecord): ConsumedRecord {
