@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PacketPulseError } from "#shared/errors.ts";
-import { inProcessRecord } from "#shared/runtime/kafkaEvent.ts";
+import type { ConsumedRecord } from "#shared/log/types.ts";
+import { inProcessRecord, inProcessRecords } from "#shared/runtime/kafkaEvent.ts";
 
 /**
  * Lambda's Kafka event (MSK and self-managed share it): records grouped by "topic-partition", base64 key
@@ -85,6 +86,8 @@ export function decodeKafkaEvent(event: unknown): SessionsRecord[] {
  */
 function decodeInProcess(event: unknown): SessionsRecord[] | undefined {
   if (typeof event !== "object" || event === null) return undefined;
+  const sources = inProcessRecords(event);
+  if (sources !== undefined) return sources.map(fromLogRecord);
   const groups = (event as { records?: unknown }).records;
   if (typeof groups !== "object" || groups === null) return undefined;
   const records: SessionsRecord[] = [];
@@ -93,19 +96,21 @@ function decodeInProcess(event: unknown): SessionsRecord[] | undefined {
     for (const eventRecord of list as unknown[]) {
       const source = inProcessRecord(eventRecord);
       if (source === undefined) return undefined;
-      records.push({
-        topic: source.topic,
-        partition: source.partition,
-        offset: Number(source.offset),
-        timestamp: source.timestamp,
-        key: source.key,
-        value: source.value ?? Buffer.alloc(0),
-        headers: source.headers,
-      });
+      records.push(fromLogRecord(source));
     }
   }
   return records;
 }
+
+const fromLogRecord = (source: ConsumedRecord): SessionsRecord => ({
+  topic: source.topic,
+  partition: source.partition,
+  offset: Number(source.offset),
+  timestamp: source.timestamp,
+  key: source.key,
+  value: source.value ?? Buffer.alloc(0),
+  headers: source.headers,
+});
 
 const isInt = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value);
 

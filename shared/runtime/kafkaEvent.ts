@@ -90,23 +90,74 @@ export function inProcessRecord(eventRecord: unknown): ConsumedRecord | undefine
   return (eventRecord as { [SOURCE_RECORD]?: ConsumedRecord })[SOURCE_RECORD];
 }
 
-/** The event for records of one or more partitions (offset order kept within each partition). */
-export function buildKafkaEvent(spec: EventSourceSpec, records: readonly ConsumedRecord[]): KafkaEvent {
-  const grouped: Record<string, KafkaEventRecord[]> = {};
+/** Links an event to the log records it was made from, while its `records` have not been read. */
+const SOURCE_RECORDS = Symbol("packetpulse.sourceRecords");
+
+/** Records grouped as Lambda groups them: by "topic-partition", groups in order of first appearance. */
+function groupByPartition(records: readonly ConsumedRecord[]): Map<string, ConsumedRecord[]> {
+  const groups = new Map<string, ConsumedRecord[]>();
   for (const record of records) {
     const key = partitionKey(record.topic, record.partition);
-    const list = grouped[key] ?? [];
-    list.push(toEventRecord(record));
-    grouped[key] = list;
+    const list = groups.get(key);
+    if (list) list.push(record);
+    else groups.set(key, [record]);
   }
-  return spec.kind === "msk"
-    ? {
-        eventSource: "aws:kafka",
-        eventSourceArn: spec.eventSourceArn!,
-        bootstrapServers: spec.bootstrapServers,
-        records: grouped,
-      }
-    : { eventSource: "SelfManagedKafka", bootstrapServers: spec.bootstrapServers, records: grouped };
+  return groups;
+}
+
+/**
+ * The event for records of one or more partitions (offset order kept within each partition). Its
+ * `records` are built when first read, like each record's bytes (see {@link toEventRecord}): a handler of
+ * this project takes the log records through {@link inProcessRecords} instead and the event records are
+ * never made. Anyone else (a handler bundle, JSON.stringify, a test) reads the exact Lambda event.
+ */
+export function buildKafkaEvent(spec: EventSourceSpec, records: readonly ConsumedRecord[]): KafkaEvent {
+  const groups = groupByPartition(records);
+  const event = (
+    spec.kind === "msk"
+      ? {
+          eventSource: "aws:kafka",
+          eventSourceArn: spec.eventSourceArn!,
+          bootstrapServers: spec.bootstrapServers,
+        }
+      : { eventSource: "SelfManagedKafka", bootstrapServers: spec.bootstrapServers }
+  ) as KafkaEvent & { [SOURCE_RECORDS]?: ConsumedRecord[] };
+  Object.defineProperty(event, SOURCE_RECORDS, {
+    value: [...groups.values()].flat(),
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(event, "records", {
+    enumerable: true,
+    configurable: true,
+    get(this: typeof event) {
+      const grouped: Record<string, KafkaEventRecord[]> = {};
+      for (const [key, list] of groups) grouped[key] = list.map(toEventRecord);
+      // Read once: from now on the event records are what the handler sees (and may change).
+      this[SOURCE_RECORDS] = undefined;
+      Object.defineProperty(this, "records", {
+        value: grouped,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      return grouped;
+    },
+    set(this: typeof event, value: Record<string, KafkaEventRecord[]>) {
+      this[SOURCE_RECORDS] = undefined;
+      Object.defineProperty(this, "records", { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+  return event;
+}
+
+/**
+ * The log records of an event this runtime built in this process, in the event's order, as long as its
+ * `records` were never read or replaced; undefined otherwise (then read the event, record by record).
+ */
+export function inProcessRecords(event: unknown): readonly ConsumedRecord[] | undefined {
+  if (typeof event !== "object" || event === null) return undefined;
+  return (event as { [SOURCE_RECORDS]?: ConsumedRecord[] })[SOURCE_RECORDS];
 }
 
 /** Bytes one record adds to the event's JSON (base64 grows by 4/3, each header byte is up to 4 characters). */

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { decodeKafkaEvent } from "#functions/jupiter/kafka-event.ts";
 import type { ConsumedRecord } from "#shared/log/types.ts";
 import { buildKafkaEvent, type EventSourceSpec, type KafkaEvent } from "#shared/runtime/index.ts";
-import { chunkByPayload, inProcessRecord, MAX_PAYLOAD_BYTES } from "#shared/runtime/kafkaEvent.ts";
+import {
+  chunkByPayload,
+  inProcessRecord,
+  inProcessRecords,
+  MAX_PAYLOAD_BYTES,
+} from "#shared/runtime/kafkaEvent.ts";
 import { readFixture } from "#shared/runtime/replay.ts";
 
 function fixture(name: string): KafkaEvent {
@@ -157,5 +162,36 @@ describe("Kafka event shape", () => {
       "headers",
     ]);
     expect(inProcessRecord(JSON.parse(JSON.stringify(event)).records["sessions-0"][0])).toBeUndefined();
+  });
+
+  it("hands the whole batch's log records over while the event's records are unread, and never after", () => {
+    // Prepare: records of two partitions, interleaved as a multi-partition fetch could give them.
+    const expected = fixture("msk-sessions.json");
+    const records = recordsOf(expected);
+    const mixed = [
+      { ...records[0]!, partition: 0, offset: "7" },
+      { ...records[1]!, partition: 1, offset: "3" },
+      { ...records[0]!, partition: 0, offset: "8" },
+    ];
+    const untouched = buildKafkaEvent(spec(expected), mixed);
+    const read = buildKafkaEvent(spec(expected), mixed);
+    const replaced = buildKafkaEvent(spec(expected), mixed);
+
+    // Act
+    const sources = inProcessRecords(untouched);
+    void read.records;
+    replaced.records = {};
+    const json = JSON.parse(JSON.stringify(untouched));
+
+    // Assess: in the event's order (grouped by partition), then gone once records were read or replaced.
+    expect(sources).toEqual([mixed[0], mixed[2], mixed[1]]);
+    expect(inProcessRecords(read)).toBeUndefined();
+    expect(inProcessRecords(replaced)).toBeUndefined();
+    expect(decodeKafkaEvent(replaced)).toEqual([]);
+    expect(Object.keys(json.records)).toEqual(["sessions-0", "sessions-1"]);
+    expect(json.records["sessions-0"]).toHaveLength(2);
+    expect(decodeKafkaEvent(read).map((r) => r.offset)).toEqual(
+      decodeKafkaEvent(untouched).map((r) => r.offset),
+    );
   });
 });
