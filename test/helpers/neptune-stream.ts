@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
+import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
+import { sessionsRecordForLine } from "#shared/runtime/replay.ts";
 
 /**
  * A stream for bronze tests: the v2 and v1 fixtures, with event times spread over three consecutive days
@@ -34,3 +37,32 @@ export const lineEventTime = (line: string) => {
   const event = JSON.parse(line) as { occurred_at?: string; timestamp?: string };
   return Date.parse(event.occurred_at ?? event.timestamp!);
 };
+
+/** Line `i` of a stream as the `sessions` record Venus would have appended at `partition`/`offset`. */
+export function lineRecord(line: string, i: number, partition: number, offset: number): SessionsRecord {
+  const input = sessionsRecordForLine(line, i + 1);
+  return {
+    topic: "sessions",
+    partition,
+    offset,
+    timestamp: input.timestamp!,
+    key: Buffer.from(input.key ?? ""),
+    value: Buffer.from(input.value as string),
+    headers: Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
+  };
+}
+
+/** The at-scale path of the tests: `table` in moto's S3 behind the REST catalog (.ci/run starts both). */
+export function restS3Config(table: string, restUrl: string, s3Endpoint: string): PacketPulseConfig {
+  return loadConfig({
+    PACKETPULSE_EVENT_LOG: "embedded",
+    KAFKA_BOOTSTRAP_SERVERS: "",
+    ICEBERG_REST_URL: restUrl,
+    BRONZE_WAREHOUSE: "s3://packetpulse-bronze/warehouse",
+    BRONZE_TABLE: table,
+    S3_ENDPOINT: s3Endpoint,
+    S3_FORCE_PATH_STYLE: "true",
+    S3_ACCESS_KEY_ID: "packetpulse",
+    S3_SECRET_ACCESS_KEY: "packetpulse-secret",
+  });
+}

@@ -8,11 +8,10 @@ import {
   openBronzeStore,
   processBronzeBatch,
 } from "#functions/neptune/index.ts";
-import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
+import type { PacketPulseConfig } from "#shared/config/index.ts";
 import { openTable } from "#shared/iceberg/index.ts";
-import { sessionsRecordForLine } from "#shared/runtime/replay.ts";
 import { chdbQuery, icebirdReadS3, pyicebergReadRest } from "../helpers/neptune-readers.ts";
-import { spreadLines } from "../helpers/neptune-stream.ts";
+import { lineRecord, restS3Config, spreadLines } from "../helpers/neptune-stream.ts";
 
 /**
  * The at-scale path: the bronze table in an S3 bucket (moto's S3, from scripts/moto.sh) behind Apache
@@ -30,17 +29,7 @@ describe.skipIf(!restUrl)("Neptune on S3 with an Iceberg REST catalog", () => {
   const stores: BronzeStore[] = [];
 
   beforeAll(() => {
-    config = loadConfig({
-      PACKETPULSE_EVENT_LOG: "embedded",
-      KAFKA_BOOTSTRAP_SERVERS: "",
-      ICEBERG_REST_URL: restUrl,
-      BRONZE_WAREHOUSE: "s3://packetpulse-bronze/warehouse",
-      BRONZE_TABLE: table,
-      S3_ENDPOINT: s3Endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      S3_ACCESS_KEY_ID: "packetpulse",
-      S3_SECRET_ACCESS_KEY: "packetpulse-secret",
-    });
+    config = restS3Config(table, restUrl!, s3Endpoint);
   });
 
   afterAll(async () => {
@@ -53,19 +42,7 @@ describe.skipIf(!restUrl)("Neptune on S3 with an Iceberg REST catalog", () => {
     stores.push(...writers);
     const lines = spreadLines();
     const offsets = [0, 0];
-    const records: SessionsRecord[] = lines.map((line, i) => {
-      const input = sessionsRecordForLine(line, i + 1);
-      const partition = i % 2;
-      return {
-        topic: "sessions",
-        partition,
-        offset: offsets[partition]!++,
-        timestamp: input.timestamp!,
-        key: Buffer.from(input.key ?? ""),
-        value: Buffer.from(input.value as string),
-        headers: Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
-      };
-    });
+    const records = lines.map((line, i) => lineRecord(line, i, i % 2, offsets[i % 2]!++));
     const batches = (partition: number) => {
       const own = records.filter((r) => r.partition === partition);
       const chunks: SessionsRecord[][] = [];

@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import { type BronzeStore, openBronzeStore, processBronzeBatch } from "#functions/neptune/index.ts";
-import { loadConfig } from "#shared/config/index.ts";
 import { V1_EVENT_TYPE } from "#shared/events/index.ts";
-import { sessionsRecordForLine } from "#shared/runtime/replay.ts";
-import { lineEventTime, spreadLines } from "../helpers/neptune-stream.ts";
+import { lineEventTime, lineRecord, restS3Config, spreadLines } from "../helpers/neptune-stream.ts";
 import { trinoQuery, trinoTimestampMs } from "../helpers/trino.ts";
 
 /**
@@ -29,30 +26,9 @@ describe.skipIf(!trinoUrl)("Trino reads Neptune's bronze table (S3 + Iceberg RES
   let batches = 0;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      PACKETPULSE_EVENT_LOG: "embedded",
-      KAFKA_BOOTSTRAP_SERVERS: "",
-      ICEBERG_REST_URL: restUrl,
-      BRONZE_WAREHOUSE: "s3://packetpulse-bronze/warehouse",
-      BRONZE_TABLE: table,
-      S3_ENDPOINT: s3Endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      S3_ACCESS_KEY_ID: "packetpulse",
-      S3_SECRET_ACCESS_KEY: "packetpulse-secret",
-    });
+    const config = restS3Config(table, restUrl, s3Endpoint);
     store = await openBronzeStore(config.bronze);
-    const records: SessionsRecord[] = lines.map((line, i) => {
-      const input = sessionsRecordForLine(line, i + 1);
-      return {
-        topic: "sessions",
-        partition: 0,
-        offset: i,
-        timestamp: input.timestamp!,
-        key: Buffer.from(input.key ?? ""),
-        value: Buffer.from(input.value as string),
-        headers: Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
-      };
-    });
+    const records = lines.map((line, i) => lineRecord(line, i, 0, i));
     // Batches of 100 records: several commits, each spanning the stream's three days.
     for (let i = 0; i < records.length; i += 100) {
       await processBronzeBatch({ table: store.table, deadLetter: async () => {} }, records.slice(i, i + 100));

@@ -15,6 +15,7 @@ import { compilePrecheck } from "#shared/events/precheck.ts";
 import { isUuid, UUID_PATTERN } from "#shared/events/uuid.ts";
 import { V2_EVENT_SCHEMAS } from "#shared/events/v2.ts";
 import { validateV1Reference, validateV2Reference } from "#shared/events/validate.ts";
+import { dateTimeLike } from "../helpers/date-times.ts";
 
 /**
  * The validators answer valid events from a compiled pre-check and run zod only on the others. These
@@ -85,54 +86,12 @@ const uuidLike = fc.oneof(
   ),
 );
 
-const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
-
 /**
  * Date-times near the contract's shape: any digits in every field (so Feb 30, hour 24, minute 60), years
  * around the epoch and the clock, fractions of 0-11 digits, every zone form, and an odd character anywhere.
  */
 const timestampLike = fc.oneof(
-  fc
-    .record({
-      year: fc.oneof(fc.integer({ min: 2019, max: 2025 }), fc.integer({ min: 0, max: 9999 })),
-      month: fc.oneof(
-        fc.integer({ min: 1, max: 12 }).map((n) => String(n).padStart(2, "0")),
-        twoDigits,
-      ),
-      day: fc.oneof(
-        fc.integer({ min: 1, max: 31 }).map((n) => String(n).padStart(2, "0")),
-        twoDigits,
-      ),
-      hour: fc.oneof(
-        fc.integer({ min: 0, max: 24 }).map((n) => String(n).padStart(2, "0")),
-        twoDigits,
-      ),
-      minute: twoDigits,
-      second: twoDigits,
-      fraction: fc.oneof(fc.constant(""), fc.stringMatching(/^\.\d{0,11}$/)),
-      zone: fc.oneof(
-        fc.constantFrom(
-          "",
-          "Z",
-          "z",
-          "ZZ",
-          "+00:00",
-          "-00:00",
-          "+0000",
-          "+14:00",
-          "-12:30",
-          "+24:00",
-          "+23:60",
-        ),
-        fc
-          .tuple(fc.constantFrom("+", "-"), twoDigits, fc.constantFrom(":", ""), twoDigits)
-          .map((p) => p.join("")),
-      ),
-    })
-    .map(
-      (t) =>
-        `${String(t.year).padStart(4, "0")}-${t.month}-${t.day}T${t.hour}:${t.minute}:${t.second}${t.fraction}${t.zone}`,
-    ),
+  dateTimeLike,
   fc
     .tuple(
       fc.date({ min: new Date("2019-06-01"), max: new Date("2024-06-01"), noInvalidDate: true }),

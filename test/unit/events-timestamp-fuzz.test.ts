@@ -2,60 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseTimestampMs, TIMESTAMP_PATTERN } from "#shared/events/index.ts";
 import { matchesTimestampPattern } from "#shared/events/timestamp.ts";
+import { dateTimeLike } from "../helpers/date-times.ts";
 
 /**
  * `parseTimestampMs` reads the common shapes without the regex and counts days without `Date.UTC`, and
  * `matchesTimestampPattern` stands for the pattern in the validators' pre-check. These properties hold them
  * to the regex and the reading they replaced, on near-timestamps and on any text.
  */
-
-const twoDigits = fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, "0"));
-
-/**
- * Date-times near the contract's shape: any digits in every field (so Feb 30, hour 24, minute 60), any
- * year, fractions of 0-11 digits and every zone form.
- */
-const dateTimeLike = fc
-  .record({
-    year: fc.oneof(fc.integer({ min: 2019, max: 2025 }), fc.integer({ min: 0, max: 9999 })),
-    month: fc.oneof(
-      fc.integer({ min: 1, max: 12 }).map((n) => String(n).padStart(2, "0")),
-      twoDigits,
-    ),
-    day: fc.oneof(
-      fc.integer({ min: 1, max: 31 }).map((n) => String(n).padStart(2, "0")),
-      twoDigits,
-    ),
-    hour: fc.oneof(
-      fc.integer({ min: 0, max: 24 }).map((n) => String(n).padStart(2, "0")),
-      twoDigits,
-    ),
-    minute: twoDigits,
-    second: twoDigits,
-    fraction: fc.oneof(fc.constant(""), fc.stringMatching(/^\.\d{0,11}$/)),
-    zone: fc.oneof(
-      fc.constantFrom(
-        "",
-        "Z",
-        "z",
-        "ZZ",
-        "+00:00",
-        "-00:00",
-        "+0000",
-        "+14:00",
-        "-12:30",
-        "+24:00",
-        "+23:60",
-      ),
-      fc
-        .tuple(fc.constantFrom("+", "-"), twoDigits, fc.constantFrom(":", ""), twoDigits)
-        .map((p) => p.join("")),
-    ),
-  })
-  .map(
-    (t) =>
-      `${String(t.year).padStart(4, "0")}-${t.month}-${t.day}T${t.hour}:${t.minute}:${t.second}${t.fraction}${t.zone}`,
-  );
 
 /**
  * The reading `parseTimestampMs` had before the common shapes skipped the regex, kept here as the oracle:
