@@ -2,6 +2,7 @@ import { z } from "zod";
 import { PacketPulseError } from "#shared/errors.ts";
 import type { ConsumedRecord } from "#shared/log/types.ts";
 import { inProcessRecord, inProcessRecords } from "#shared/runtime/kafkaEvent.ts";
+import type { ThreadRecord } from "#shared/threads/index.ts";
 
 /**
  * Lambda's Kafka event (MSK and self-managed share it): records grouped by "topic-partition", base64 key
@@ -26,17 +27,11 @@ export const kafkaEventSchema = z.object({
 
 export type KafkaEventInput = z.infer<typeof kafkaEventSchema>;
 
-/** One Kafka record of the `sessions` topic, decoded from the Lambda event. */
-export interface SessionsRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  /** CreateTime in ms since the epoch: when Venus received the event. */
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer;
-  headers: Record<string, Buffer>;
-}
+/**
+ * One Kafka record of the `sessions` topic, decoded from the Lambda event: the shape every consuming
+ * function works on, and the one that crosses to worker threads (`ThreadRecord`, shared/threads).
+ */
+export type SessionsRecord = ThreadRecord;
 
 export class KafkaEventError extends PacketPulseError {
   constructor(message: string, options?: { cause?: unknown }) {

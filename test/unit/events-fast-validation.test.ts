@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { simulate } from "#functions/mars/simulate.ts";
 import { toV1 } from "#functions/mars/v1.ts";
+import { V2_EVENT_TYPES, V2_STATUSES, VEHICLE_TYPES } from "#shared/events/constants.ts";
 import {
   V1_FIELDS,
   type ValidateOptions,
@@ -142,22 +143,9 @@ const reasonLike = fc.oneof(
   fc.constantFrom(2, null, [], { reason: "x" }),
 );
 
+/** Every enum value of the contract (valid in its own field, wrong in any other), and near misses. */
 const ENUM_VALUES = [
-  "session_started",
-  "location_ping",
-  "status_changed",
-  "started",
-  "picked_up",
-  "en_route",
-  "arrived",
-  "completed",
-  "failed",
-  "cancelled",
-  "bicycle",
-  "scooter",
-  "motorbike",
-  "car",
-  "van",
+  ...new Set<string>([...V2_EVENT_TYPES, ...V2_STATUSES, ...VEHICLE_TYPES]),
   "Started",
   "v1_message",
   "",
