@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { ClickHouseClient } from "@clickhouse/client";
 import WebSocket from "ws";
@@ -14,7 +14,9 @@ import WebSocket from "ws";
  *     its first event being visible in `session_positions` is measured per batch.
  *
  * Options: --quick (a tenth of the events, a shorter load), --events=N, --rate=N, --seconds=N,
- * --batch-size=N (override the jupiter event's batchSize), --only=throughput|latency.
+ * --batch-size=N (override the jupiter event's batchSize), --only=throughput|latency, --thread-cpu (after the
+ * throughput run, the CPU seconds each thread of the process used: main, workers, V8 and libuv helpers and
+ * ClickHouse's pools).
  */
 
 interface SenderSpec {
@@ -138,6 +140,44 @@ function traceInserts(clickhouse: ClickHouseClient) {
   };
 }
 
+/** CPU seconds per thread of this process (Linux), keyed by thread id, with the thread's name. */
+function threadCpu(): Map<string, { name: string; seconds: number }> {
+  const out = new Map<string, { name: string; seconds: number }>();
+  const tick = 100;
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      out.set(tid, {
+        name: tid === String(process.pid) ? "main" : name,
+        seconds: (Number(fields[11]) + Number(fields[12])) / tick,
+      });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+function printThreadCpu(
+  before: ReturnType<typeof threadCpu>,
+  after: ReturnType<typeof threadCpu>,
+  wall: number,
+) {
+  const rows = [...after].map(([tid, { name, seconds }]) => ({
+    tid,
+    name,
+    seconds: seconds - (before.get(tid)?.seconds ?? 0),
+  }));
+  rows.sort((a, b) => b.seconds - a.seconds);
+  for (const r of rows.filter((r) => r.seconds >= 0.05)) {
+    progress(
+      `  ${r.tid.padStart(8)} ${r.name.padEnd(16)} ${r.seconds.toFixed(2)} s (${Math.round((r.seconds / wall) * 100)} %)`,
+    );
+  }
+}
+
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = args.includes("--quick");
@@ -254,6 +294,7 @@ async function main(): Promise<void> {
       const started = performance.now();
       inserts.reset();
       const cpuBefore = process.cpuUsage();
+      const threadsBefore = threadCpu();
       const runtime = await startRuntime();
       await runtime.ready;
       let lag = await lagOf(runtime);
@@ -271,6 +312,7 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpuBefore);
       const cores = (cpu.user + cpu.system) / 1e6 / seconds;
       process.stderr.write("\n");
+      if (args.includes("--thread-cpu")) printThreadCpu(threadsBefore, threadCpu(), seconds);
       await runtime.stop();
       const rate = total / seconds;
       const [count] = await (

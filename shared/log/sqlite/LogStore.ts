@@ -66,6 +66,40 @@ export interface PartitionRef {
 /** Decides whether another member's lease may be taken over (its owner is gone or silent too long). */
 export type LeaseIsFree = (lease: LeaseRow) => boolean;
 
+/** The rows of {@link LogStore.fetch}'s byte string. */
+function parseSlab(slab: Buffer): StoredRecord[] {
+  const records: StoredRecord[] = [];
+  let at = 0;
+  // A decimal integer followed by one space (SQLite's printf wrote it; -1 stands for NULL).
+  const integer = (): number => {
+    const negative = slab[at] === 45;
+    if (negative) at++;
+    let value = 0;
+    for (let byte = slab[at]!; byte !== 32; byte = slab[++at]!) value = value * 10 + (byte - 48);
+    at++;
+    return negative ? -value : value;
+  };
+  while (at < slab.length) {
+    const record_offset = integer();
+    const timestamp = integer();
+    const keyLength = integer();
+    const valueLength = integer();
+    const headersLength = integer();
+    const keyEnd = at + Math.max(keyLength, 0);
+    const valueEnd = keyEnd + Math.max(valueLength, 0);
+    const headersEnd = valueEnd + Math.max(headersLength, 0);
+    records.push({
+      record_offset,
+      timestamp,
+      key: keyLength < 0 ? null : slab.subarray(at, keyEnd),
+      value: valueLength < 0 ? null : slab.subarray(keyEnd, valueEnd),
+      headers: headersLength < 0 ? null : slab.toString("utf8", valueEnd, headersEnd),
+    });
+    at = headersEnd;
+  }
+  return records;
+}
+
 export class LogStore {
   private readonly topicsByName = new Map<string, TopicMeta>();
   private readonly statements;
@@ -119,6 +153,19 @@ export class LogStore {
          WHERE topic_id = ? AND partition = ? AND record_offset >= ?
          ORDER BY record_offset LIMIT ?`,
       ),
+      // The same rows as one byte string, built inside SQLite (see fetch()).
+      fetchSlab: db
+        .prepare<[number, number, number, number], Buffer | null>(
+          `SELECT CAST(group_concat(
+             printf('%d %d %d %d %d ', record_offset, timestamp, coalesce(octet_length(key), -1),
+                    coalesce(octet_length(value), -1), coalesce(octet_length(headers), -1))
+               || coalesce(key, '') || coalesce(value, '') || coalesce(headers, ''),
+             '' ORDER BY record_offset) AS BLOB)
+           FROM (SELECT record_offset, timestamp, key, value, headers FROM records
+                 WHERE topic_id = ? AND partition = ? AND record_offset >= ?
+                 ORDER BY record_offset LIMIT ?)`,
+        )
+        .pluck(),
       lease: db.prepare<[string, number, number], LeaseRow>(
         `SELECT topic_id, partition, member_id, owner_instance, owner_pid, owner_host, heartbeat_at
          FROM group_leases WHERE group_id = ? AND topic_id = ? AND partition = ?`,
@@ -245,8 +292,23 @@ export class LogStore {
     return new Map(rows.map((row) => [row.partition, row.committed_offset]));
   }
 
+  /**
+   * Up to `limit` records of a partition from `fromOffset`, in offset order. SQLite concatenates the rows
+   * into one byte string (`<offset> <timestamp> <key length> <value length> <headers length> ` and the
+   * bytes, -1 for NULL), so JavaScript receives one Buffer instead of a row object and two Buffers per
+   * record: keys and values are views into it. That halves the cost of a read (docs/benchmarks.md); a
+   * caller that keeps one record's value keeps its slice's bytes alive. Slices too big for one SQLite
+   * string (records near SQLite's 1 GB limit) are read row by row.
+   */
   fetch(ref: PartitionRef, fromOffset: number, limit: number): StoredRecord[] {
-    return this.statements.fetch.all(ref.topicId, ref.partition, fromOffset, limit);
+    let slab: Buffer | null;
+    try {
+      slab = this.statements.fetchSlab.get(ref.topicId, ref.partition, fromOffset, limit) ?? null;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_TOOBIG") throw error;
+      return this.statements.fetch.all(ref.topicId, ref.partition, fromOffset, limit);
+    }
+    return slab === null ? [] : parseSlab(slab);
   }
 
   /**
