@@ -1,3 +1,4 @@
+import { formatTimestampMs } from "#shared/events/timestamp.ts";
 import type { SilverEvent } from "./silver-event.ts";
 
 /**
@@ -135,7 +136,7 @@ const EPOCH: Iso = new Date(0).toISOString();
 const NO_STATUS: StatusTuple = { at: EPOCH, rank: 0, status: "" };
 const NO_POSITION: PositionTuple = { at: EPOCH, lat: 0, lon: 0 };
 
-const iso = (ms: number): Iso => new Date(ms).toISOString();
+const iso: (ms: number) => Iso = formatTimestampMs;
 
 // ISO strings from toISOString have one fixed width, so they compare as times.
 /** ClickHouse's min/max on a Nullable column: NULLs are skipped. */

@@ -45,7 +45,7 @@ export {
   SESSIONS_HEADERS,
   sessionsRecordHeaders,
 } from "./kafka.ts";
-export { normaliseTimestamp, parseTimestampMs, TIMESTAMP_PATTERN } from "./timestamp.ts";
+export { formatTimestampMs, normaliseTimestamp, parseTimestampMs, TIMESTAMP_PATTERN } from "./timestamp.ts";
 export { UUID_PATTERN } from "./uuid.ts";
 export { type V1Message, v1MessageSchema } from "./v1.ts";
 export {

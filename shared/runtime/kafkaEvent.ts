@@ -160,11 +160,16 @@ export function inProcessRecords(event: unknown): readonly ConsumedRecord[] | un
   return (event as { [SOURCE_RECORDS]?: ConsumedRecord[] })[SOURCE_RECORDS];
 }
 
+const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+
 /** Bytes one record adds to the event's JSON (base64 grows by 4/3, each header byte is up to 4 characters). */
 export function recordPayloadBytes(record: ConsumedRecord): number {
-  const base64 = (bytes: number) => Math.ceil(bytes / 3) * 4;
-  let size = 160 + record.topic.length + base64(record.value?.length ?? 0) + base64(record.key?.length ?? 0);
-  for (const [name, value] of Object.entries(record.headers)) size += name.length + 8 + value.length * 4;
+  let size =
+    160 +
+    record.topic.length +
+    base64Length(record.value?.length ?? 0) +
+    base64Length(record.key?.length ?? 0);
+  for (const name in record.headers) size += name.length + 8 + record.headers[name]!.length * 4;
   return size;
 }
 

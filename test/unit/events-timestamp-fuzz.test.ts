@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseTimestampMs, TIMESTAMP_PATTERN } from "#shared/events/index.ts";
-import { matchesTimestampPattern } from "#shared/events/timestamp.ts";
+import { formatTimestampMs, matchesTimestampPattern } from "#shared/events/timestamp.ts";
 import { dateTimeLike } from "../helpers/date-times.ts";
 
 /**
@@ -103,5 +103,47 @@ describe("timestamp reading without the regex", () => {
     for (const text of ["1970-01-01T00:00:00Z", "1970-01-01T00:00:00", "1970-01-01T00:00:00-00:00"]) {
       expect(Object.is(parseTimestampMs(text), 0)).toBe(true);
     }
+  });
+});
+
+describe("formatTimestampMs", () => {
+  /** What it replaces, with the error as a value so both sides compare. */
+  const reference = (ms: number) => {
+    try {
+      return new Date(ms).toISOString();
+    } catch (error) {
+      return `throws ${(error as Error).name}`;
+    }
+  };
+  const formatted = (ms: number) => {
+    try {
+      return formatTimestampMs(ms);
+    } catch (error) {
+      return `throws ${(error as Error).name}`;
+    }
+  };
+  const LIMIT = 8.64e15;
+  // Any time Date can hold, the edges and just past them, fractions, and runs of nearby times that share or
+  // cross minutes (the cached prefix must never leak from one minute into another).
+  const anyTime = fc.oneof(
+    fc.maxSafeInteger().map((n) => n % (LIMIT + 1)),
+    fc.constantFrom(0, -1, LIMIT, -LIMIT, LIMIT + 1, -LIMIT - 1, Number.NaN, Infinity, 1.5, -0.5, -60_000.25),
+    fc.double({ min: -LIMIT * 1.1, max: LIMIT * 1.1 }),
+  );
+  const runs = fc.tuple(anyTime, fc.array(fc.integer({ min: -120_000, max: 120_000 }), { maxLength: 30 }));
+
+  it("gives exactly what Date's toISOString gives, or throws where it throws, in any order of calls", () => {
+    // Act + Assess
+    fc.assert(
+      fc.property(runs, ([start, steps]) => {
+        let ms = start;
+        expect(formatted(ms)).toBe(reference(ms));
+        for (const step of steps) {
+          ms += step;
+          expect(formatted(ms)).toBe(reference(ms));
+        }
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
