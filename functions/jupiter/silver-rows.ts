@@ -416,13 +416,64 @@ function positionLine(event: SilverEvent, at: Iso, receivedAt: Iso): string | un
 }
 
 /**
- * A batch's silver rows built event by event: position rows as CSV lines (one per event id, the later
+ * Position rows as CSV bytes, written as they come, each row replaced by a later delivery of its event. The
+ * text of a row lives only until it is written: a batch's thousands of rows held as strings until a final
+ * join outlived the young generation and most of the thread's garbage collection was spent copying and
+ * marking them. A replaced row is skipped when the bytes are taken (rows have no order in a table).
+ */
+class PositionLines {
+  private bytes = Buffer.allocUnsafeSlow(1 << 16);
+  private length = 0;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly received: Iso[] = [];
+  private readonly indexOf = new Map<string, number>();
+  private replaced = 0;
+
+  get count(): number {
+    return this.starts.length - this.replaced;
+  }
+
+  add(eventId: string, line: string, receivedAt: Iso): void {
+    const index = this.indexOf.get(eventId);
+    if (index !== undefined) {
+      // ReplacingMergeTree(received_at) keeps the later delivery (the last one of equal receive times).
+      if (receivedAt < this.received[index]!) return;
+      this.starts[index] = -1;
+      this.replaced++;
+    }
+    this.indexOf.set(eventId, this.starts.length);
+    this.received.push(receivedAt);
+    this.starts.push(this.length);
+    // At most 3 bytes per UTF-16 unit; the lines are ASCII, but room for any text costs nothing.
+    if (this.length + line.length * 3 > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.length + line.length * 3));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    this.length += this.bytes.write(line, this.length);
+    this.ends.push(this.length);
+  }
+
+  /** The live rows' bytes, in the order their events first came; a view of this builder's own buffer. */
+  take(): Buffer {
+    if (this.replaced === 0) return this.bytes.subarray(0, this.length);
+    const out = Buffer.allocUnsafeSlow(this.length);
+    let at = 0;
+    for (let i = 0; i < this.starts.length; i++) {
+      const start = this.starts[i]!;
+      if (start >= 0) at += this.bytes.copy(out, at, start, this.ends[i]!);
+    }
+    return out.subarray(0, at);
+  }
+}
+
+/**
+ * A batch's silver rows built event by event: position rows as CSV bytes (one per event id, the later
  * delivery kept, as ReplacingMergeTree(received_at) does) and one merged row per session, order and vehicle.
  */
 export class SilverRowsBuilder {
-  private readonly lines: string[] = [];
-  private readonly lineReceived: string[] = [];
-  private readonly lineOf = new Map<string, number>();
+  private readonly lines = new PositionLines();
   readonly sessions = new Map<string, SessionRow>();
   readonly orders = new Map<string, OrderRow>();
   readonly vehicles = new Map<string, VehicleRow>();
@@ -438,16 +489,7 @@ export class SilverRowsBuilder {
     }
     const receivedAt = this.receivedIso;
     const line = positionLine(event, at, receivedAt);
-    if (line !== undefined) {
-      const index = this.lineOf.get(event.eventId);
-      if (index === undefined) {
-        this.lineOf.set(event.eventId, this.lines.push(line) - 1);
-        this.lineReceived.push(receivedAt);
-      } else if (receivedAt >= this.lineReceived[index]!) {
-        this.lines[index] = line;
-        this.lineReceived[index] = receivedAt;
-      }
-    }
+    if (line !== undefined) this.lines.add(event.eventId, line, receivedAt);
     const session = this.sessions.get(event.sessionId);
     if (session === undefined) this.sessions.set(event.sessionId, sessionRow(event, at, receivedAt));
     else foldSession(session, event, at, receivedAt);
@@ -460,12 +502,12 @@ export class SilverRowsBuilder {
   }
 
   get positions(): number {
-    return this.lines.length;
+    return this.lines.count;
   }
 
-  /** The position rows as CSV in {@link POSITION_COLUMNS} order. */
-  positionsCsv(): string {
-    return this.lines.join("");
+  /** The position rows as UTF-8 CSV in {@link POSITION_COLUMNS} order, one line per row. */
+  positionsCsv(): Buffer {
+    return this.lines.take();
   }
 }
 

@@ -10,8 +10,8 @@ import { type SilverRows, SilverRowsBuilder } from "./silver-rows.ts";
  * takes the chunk (silver-batch.ts), so its result is plain data that crosses threads as it is.
  */
 export interface SilverChunk {
-  /** Position rows as CSV lines in POSITION_COLUMNS order. */
-  positionsCsv: string;
+  /** Position rows as UTF-8 CSV lines in POSITION_COLUMNS order (from another thread: a Uint8Array). */
+  positionsCsv: Uint8Array;
   positions: number;
   sessions: SilverRows["sessions"];
   orders: SilverRows["orders"];
@@ -38,7 +38,11 @@ export function transformSilverChunk(records: readonly SessionsRecord[]): Silver
   };
 }
 
-/** {@link transformSilverChunk} as a pool task: the records arrive packed (shared/threads). */
-export const silverChunkTask: ThreadTask<PackedRecords, SilverChunk> = (packed) => ({
-  value: transformSilverChunk(unpackRecords(packed)),
-});
+/**
+ * {@link transformSilverChunk} as a pool task: the records arrive packed (shared/threads), and the position
+ * CSV's buffer moves back to the calling thread instead of being copied.
+ */
+export const silverChunkTask: ThreadTask<PackedRecords, SilverChunk> = (packed) => {
+  const value = transformSilverChunk(unpackRecords(packed));
+  return { value, transfer: [value.positionsCsv.buffer as ArrayBuffer] };
+};
