@@ -1,6 +1,10 @@
 import type { ValidationIssue } from "#shared/events/index.ts";
-import { type PackedRecords, type ThreadTask, unpackRecords } from "#shared/threads/index.ts";
-import type { SessionsRecord } from "./kafka-event.ts";
+import {
+  type PackedRecords,
+  packedReader,
+  type RecordReader,
+  type ThreadTask,
+} from "#shared/threads/index.ts";
 import { toSilverEvent } from "./silver-event.ts";
 import { type SilverRows, SilverRowsBuilder } from "./silver-rows.ts";
 
@@ -20,11 +24,11 @@ export interface SilverChunk {
   rejected: { index: number; schemaVersion: 1 | 2; issues: ValidationIssue[] }[];
 }
 
-export function transformSilverChunk(records: readonly SessionsRecord[]): SilverChunk {
+export function transformSilverChunk(records: RecordReader): SilverChunk {
   const rows = new SilverRowsBuilder();
   const rejected: SilverChunk["rejected"] = [];
-  for (let index = 0; index < records.length; index++) {
-    const verdict = toSilverEvent(records[index]!);
+  for (let index = 0; index < records.count; index++) {
+    const verdict = toSilverEvent(records.at(index));
     if (verdict.ok) rows.add(verdict.event);
     else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }
@@ -43,6 +47,6 @@ export function transformSilverChunk(records: readonly SessionsRecord[]): Silver
  * CSV's buffer moves back to the calling thread instead of being copied.
  */
 export const silverChunkTask: ThreadTask<PackedRecords, SilverChunk> = (packed) => {
-  const value = transformSilverChunk(unpackRecords(packed));
+  const value = transformSilverChunk(packedReader(packed));
   return { value, transfer: [value.positionsCsv.buffer as ArrayBuffer] };
 };

@@ -1,3 +1,11 @@
 /** Worker threads for the CPU-bound part of a batch, and records packed to cross between threads. */
 export { ThreadPool, type ThreadTask, type ThreadTaskResult } from "./pool.ts";
-export { type PackedRecords, packRecords, type ThreadRecord, unpackRecords } from "./records.ts";
+export {
+  arrayReader,
+  type PackedRecords,
+  packedReader,
+  packRecords,
+  type RecordReader,
+  type ThreadRecord,
+  unpackRecords,
+} from "./records.ts";
