@@ -129,4 +129,27 @@ describe("LogStore.fetch", () => {
     expect(fetched[1]!.key).toEqual([...records[2]!.key]);
     expect(fetched[1]!.headers).toBe(records[2]!.headers);
   });
+
+  it("puts records in offset order should SQLite ever concatenate them in another order", () => {
+    // Prepare
+    const { topicId } = appendAll("sessions", records);
+    // SQLite does not promise the order in which an aggregate sees its rows: the slab statement is swapped
+    // for one that concatenates them backwards.
+    const statements = (store as unknown as { statements: Record<string, unknown> }).statements;
+    statements.fetchSlab = db
+      .prepare(
+        `SELECT CAST(group_concat(record_offset || ' ' || timestamp || ' ' || octet_length(key) || ' '
+           || octet_length(value) || ' ' || coalesce(octet_length(headers), -1) || ' ' || key || value
+           || coalesce(headers, ''), '' ORDER BY record_offset DESC) AS BLOB)
+         FROM records WHERE topic_id = ? AND partition = ? AND record_offset >= ? AND record_offset < ? + 1000`,
+      )
+      .pluck();
+
+    // Act
+    const fetched = store.fetch({ topicId, partition: 0 }, 0, 0).map(plain);
+
+    // Assess
+    expect(fetched.map((r) => r.record_offset)).toEqual([0, 1, 2, 3]);
+    expect(fetched.map((r) => r.value)).toEqual(records.map((r) => [...r.value]));
+  });
 });

@@ -66,11 +66,28 @@ export interface PartitionRef {
 /** Decides whether another member's lease may be taken over (its owner is gone or silent too long). */
 export type LeaseIsFree = (lease: LeaseRow) => boolean;
 
-/** The rows of {@link LogStore.fetch}'s byte string. */
-function parseSlab(slab: Buffer): StoredRecord[] {
-  const records: StoredRecord[] = [];
+/** Makes a caller's record from a stored one's fields (see {@link LogStore.fetch}). */
+export type RecordMaker<T> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: string | null,
+) => T;
+
+const storedRecord: RecordMaker<StoredRecord> = (record_offset, timestamp, key, value, headers) => ({
+  record_offset,
+  timestamp,
+  key,
+  value,
+  headers,
+});
+
+/** The records of {@link LogStore.fetch}'s byte string, in its order. */
+function parseSlab<T>(slab: Buffer, make: RecordMaker<T>, offsetOf: (record: T) => number): T[] {
+  const records: T[] = [];
   let at = 0;
-  // A decimal integer followed by one space (SQLite's printf wrote it; -1 stands for NULL).
+  // A decimal integer followed by one space (SQLite wrote it; -1 stands for NULL).
   const integer = (): number => {
     const negative = slab[at] === 45;
     if (negative) at++;
@@ -79,8 +96,10 @@ function parseSlab(slab: Buffer): StoredRecord[] {
     at++;
     return negative ? -value : value;
   };
+  let ordered = true;
+  let previous = Number.NEGATIVE_INFINITY;
   while (at < slab.length) {
-    const record_offset = integer();
+    const offset = integer();
     const timestamp = integer();
     const keyLength = integer();
     const valueLength = integer();
@@ -88,15 +107,21 @@ function parseSlab(slab: Buffer): StoredRecord[] {
     const keyEnd = at + Math.max(keyLength, 0);
     const valueEnd = keyEnd + Math.max(valueLength, 0);
     const headersEnd = valueEnd + Math.max(headersLength, 0);
-    records.push({
-      record_offset,
-      timestamp,
-      key: keyLength < 0 ? null : slab.subarray(at, keyEnd),
-      value: valueLength < 0 ? null : slab.subarray(keyEnd, valueEnd),
-      headers: headersLength < 0 ? null : slab.toString("utf8", valueEnd, headersEnd),
-    });
+    records.push(
+      make(
+        offset,
+        timestamp,
+        keyLength < 0 ? null : slab.subarray(at, keyEnd),
+        valueLength < 0 ? null : slab.subarray(keyEnd, valueEnd),
+        headersLength < 0 ? null : slab.toString("utf8", valueEnd, headersEnd),
+      ),
+    );
+    ordered &&= offset > previous;
+    previous = offset;
     at = headersEnd;
   }
+  // SQLite concatenates in the order its subquery yields the rows; it does not promise to (see fetch()).
+  if (!ordered) records.sort((a, b) => offsetOf(a) - offsetOf(b));
   return records;
 }
 
@@ -157,10 +182,10 @@ export class LogStore {
       fetchSlab: db
         .prepare<[number, number, number, number], Buffer | null>(
           `SELECT CAST(group_concat(
-             printf('%d %d %d %d %d ', record_offset, timestamp, coalesce(octet_length(key), -1),
-                    coalesce(octet_length(value), -1), coalesce(octet_length(headers), -1))
+             record_offset || ' ' || timestamp || ' ' || coalesce(octet_length(key), -1) || ' '
+               || coalesce(octet_length(value), -1) || ' ' || coalesce(octet_length(headers), -1) || ' '
                || coalesce(key, '') || coalesce(value, '') || coalesce(headers, ''),
-             '' ORDER BY record_offset) AS BLOB)
+             '') AS BLOB)
            FROM (SELECT record_offset, timestamp, key, value, headers FROM records
                  WHERE topic_id = ? AND partition = ? AND record_offset >= ?
                  ORDER BY record_offset LIMIT ?)`,
@@ -293,22 +318,40 @@ export class LogStore {
   }
 
   /**
-   * Up to `limit` records of a partition from `fromOffset`, in offset order. SQLite concatenates the rows
-   * into one byte string (`<offset> <timestamp> <key length> <value length> <headers length> ` and the
-   * bytes, -1 for NULL), so JavaScript receives one Buffer instead of a row object and two Buffers per
-   * record: keys and values are views into it. That halves the cost of a read (docs/benchmarks.md); a
-   * caller that keeps one record's value keeps its slice's bytes alive. Slices too big for one SQLite
-   * string (records near SQLite's 1 GB limit) are read row by row.
+   * Up to `limit` records of a partition from `fromOffset`, in offset order, each made by `make` (by default
+   * a {@link StoredRecord}). SQLite concatenates the rows into one byte string (`<offset> <timestamp> <key
+   * length> <value length> <headers length> ` and the bytes, -1 for NULL), so JavaScript receives one Buffer
+   * instead of a row object and two Buffers per record: keys and values are views into it. That halves the
+   * cost of a read (docs/benchmarks.md); a caller that keeps one record's value keeps its slice's bytes
+   * alive. The concatenation follows the subquery's order, which SQLite does not promise for aggregates:
+   * the offsets are checked, and sorted if ever they come otherwise. Slices too big for one SQLite string
+   * (records near SQLite's 1 GB limit) are read row by row.
    */
-  fetch(ref: PartitionRef, fromOffset: number, limit: number): StoredRecord[] {
+  fetch(ref: PartitionRef, fromOffset: number, limit: number): StoredRecord[];
+  fetch<T>(
+    ref: PartitionRef,
+    fromOffset: number,
+    limit: number,
+    make: RecordMaker<T>,
+    offsetOf: (record: T) => number,
+  ): T[];
+  fetch<T>(
+    ref: PartitionRef,
+    fromOffset: number,
+    limit: number,
+    make: RecordMaker<T> = storedRecord as unknown as RecordMaker<T>,
+    offsetOf: (record: T) => number = (record) => (record as unknown as StoredRecord).record_offset,
+  ): T[] {
     let slab: Buffer | null;
     try {
       slab = this.statements.fetchSlab.get(ref.topicId, ref.partition, fromOffset, limit) ?? null;
     } catch (error) {
       if ((error as { code?: string }).code !== "SQLITE_TOOBIG") throw error;
-      return this.statements.fetch.all(ref.topicId, ref.partition, fromOffset, limit);
+      return this.statements.fetch
+        .all(ref.topicId, ref.partition, fromOffset, limit)
+        .map((row) => make(row.record_offset, row.timestamp, row.key, row.value, row.headers));
     }
-    return slab === null ? [] : parseSlab(slab);
+    return slab === null ? [] : parseSlab(slab, make, offsetOf);
   }
 
   /**

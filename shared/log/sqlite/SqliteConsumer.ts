@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { EventLogError } from "#shared/errors.ts";
 import type { ConsumedRecord, ConsumerOptions, LogConsumer } from "#shared/log/types.ts";
 import type { AppendSignal } from "./AppendSignal.ts";
-import type { LeaseOwner, LeaseRow, LogStore, PartitionRef, StoredRecord, TopicMeta } from "./LogStore.ts";
+import type { LeaseOwner, LeaseRow, LogStore, PartitionRef, TopicMeta } from "./LogStore.ts";
 
 /** Identifies this process in lease rows, so a restarted process that reuses a PID is not mistaken for it. */
 const PROCESS_INSTANCE = randomUUID();
@@ -45,6 +45,8 @@ function processIsAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+const offsetOf = (record: ConsumedRecord) => Number(record.offset);
 
 function decodeHeaders(headers: string | null): Record<string, Buffer> {
   if (headers === null) return {};
@@ -210,14 +212,10 @@ export class SqliteConsumer implements LogConsumer {
   private async deliverPartition(assignment: Assignment): Promise<boolean> {
     const position = this.positions.get(assignment.key);
     if (position === undefined) return false; // lost at the last heartbeat
-    const stored = await this.fetch(assignment.ref, position);
-    if (stored.length === 0) return false;
-    await this.options.eachBatch({
-      topic: assignment.topic,
-      partition: assignment.ref.partition,
-      records: stored.map((row) => this.toConsumedRecord(assignment, row)),
-    });
-    const next = stored[stored.length - 1]!.record_offset + 1;
+    const records = await this.fetch(assignment, position);
+    if (records.length === 0) return false;
+    await this.options.eachBatch({ topic: assignment.topic, partition: assignment.ref.partition, records });
+    const next = Number(records[records.length - 1]!.offset) + 1;
     if (this.context.store.commit(this.owner, assignment.ref, next, this.context.clock())) {
       this.positions.set(assignment.key, next);
     } else {
@@ -232,30 +230,34 @@ export class SqliteConsumer implements LogConsumer {
    * them: a 10,000-record read takes tens of milliseconds, and meanwhile other partitions' handlers could
    * not even hear that their inserts are done.
    */
-  private async fetch(ref: PartitionRef, position: number): Promise<StoredRecord[]> {
-    const stored: StoredRecord[] = [];
+  private async fetch(assignment: Assignment, position: number): Promise<ConsumedRecord[]> {
+    const records: ConsumedRecord[] = [];
+    const { topic, ref } = assignment;
+    const make = (
+      offset: number,
+      timestamp: number,
+      key: Buffer | null,
+      value: Buffer | null,
+      headers: string | null,
+    ) => ({
+      topic,
+      partition: ref.partition,
+      offset: String(offset),
+      timestamp,
+      key,
+      value,
+      headers: decodeHeaders(headers),
+    });
     let from = position;
-    while (stored.length < this.maxBatchSize) {
-      if (stored.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const want = Math.min(FETCH_SLICE, this.maxBatchSize - stored.length);
-      const slice = this.context.store.fetch(ref, from, want);
-      for (const row of slice) stored.push(row);
+    while (records.length < this.maxBatchSize) {
+      if (records.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const want = Math.min(FETCH_SLICE, this.maxBatchSize - records.length);
+      const slice = this.context.store.fetch(ref, from, want, make, offsetOf);
+      for (const record of slice) records.push(record);
       if (slice.length < want) break;
-      from = slice[slice.length - 1]!.record_offset + 1;
+      from = Number(slice[slice.length - 1]!.offset) + 1;
     }
-    return stored;
-  }
-
-  private toConsumedRecord(assignment: Assignment, row: StoredRecord): ConsumedRecord {
-    return {
-      topic: assignment.topic,
-      partition: assignment.ref.partition,
-      offset: String(row.record_offset),
-      timestamp: row.timestamp,
-      key: row.key,
-      value: row.value,
-      headers: decodeHeaders(row.headers),
-    };
+    return records;
   }
 
   private async waitForRecords(): Promise<void> {
