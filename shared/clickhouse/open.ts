@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { ClickHouseConfig } from "#shared/config/index.ts";
 import { ClickHouseStoreError } from "./errors.ts";
-import { CLICKHOUSE_SETTINGS } from "./settings.ts";
+import { CLICKHOUSE_SETTINGS, EMBEDDED_QUERY_SETTINGS } from "./settings.ts";
 
 /**
  * Opens the silver/gold store the configuration names, with its database created and selected. Both
@@ -40,9 +40,11 @@ async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedd
   // (structurally equal) type; the cast bridges the two declarations of one contract.
   const client = createClient({
     connection: connection as unknown as ClientConnection,
-    clickhouse_settings: CLICKHOUSE_SETTINGS,
+    clickhouse_settings: EMBEDDED_QUERY_SETTINGS,
   });
   try {
+    // Settings of chDB's session hold for every later query (see EMBEDDED_QUERY_SETTINGS).
+    await client.command({ query: "SELECT 1", clickhouse_settings: CLICKHOUSE_SETTINGS });
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
     // chDB ignores the client's `database` option; USE holds for this connection's session.
     await client.command({ query: `USE ${config.database}` });

@@ -22,3 +22,13 @@ export const CLICKHOUSE_SETTINGS = {
   // the session; sending an empty token with every query resets it.
   insert_deduplication_token: "",
 } as const satisfies ClickHouseSettings;
+
+/**
+ * What the embedded backend sends with every query. chDB runs a query's settings as `SET` statements on its
+ * one session, where they stay: the defaults above are set once when the store opens, and each query only
+ * clears the deduplication token, so a token never leaks from one insert to the next. Every `SET` costs
+ * chDB about 0.1 ms of CPU, a tenth of a small insert (docs/benchmarks.md).
+ */
+export const EMBEDDED_QUERY_SETTINGS = {
+  insert_deduplication_token: "",
+} as const satisfies ClickHouseSettings;

@@ -6,7 +6,7 @@ import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createJupiter, openSilverStore, type SilverDeadLetter } from "#functions/jupiter/index.ts";
 import { SILVER_MIGRATIONS_DIR } from "#functions/jupiter/store.ts";
-import { applyMigrations } from "#shared/clickhouse/index.ts";
+import { applyMigrations, CLICKHOUSE_SETTINGS } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { occurredAtMs, v1EventId, validateV1 } from "#shared/events/index.ts";
 
@@ -113,6 +113,38 @@ describe("silver store", () => {
       { scope: "silver", version: 2, name: "silver-views" },
     ]);
     expect(await rows("SELECT currentDatabase() AS db")).toEqual([{ db: "packetpulse" }]);
+  });
+
+  it("runs every query with the platform's settings, and no insert inherits another's deduplication token", async () => {
+    // Prepare: a table that drops a block whose token it has seen.
+    await clickhouse.command({
+      query:
+        "CREATE TABLE IF NOT EXISTS token_probe (n UInt32) ENGINE = MergeTree ORDER BY n SETTINGS non_replicated_deduplication_window = 10",
+    });
+    await clickhouse.command({ query: "TRUNCATE TABLE token_probe" });
+
+    // Act: an insert with a token, then two without one (they must not be taken for repeats of it).
+    await clickhouse.insert({
+      table: "token_probe",
+      values: [{ n: 1 }],
+      format: "JSONEachRow",
+      clickhouse_settings: { insert_deduplication_token: "probe-1" },
+    });
+    await clickhouse.insert({ table: "token_probe", values: [{ n: 2 }], format: "JSONEachRow" });
+    await clickhouse.insert({ table: "token_probe", values: [{ n: 3 }], format: "JSONEachRow" });
+    const settings = await rows<Record<string, string>>(
+      `SELECT ${Object.keys(CLICKHOUSE_SETTINGS)
+        .map((name) => `getSetting('${name}') AS ${name}`)
+        .join(", ")}`,
+    );
+
+    // Assess
+    expect(await rows("SELECT n FROM token_probe ORDER BY n")).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    // ClickHouse reports boolean settings as true/false.
+    const text = (value: unknown) => ({ "0": "false", "1": "true" })[String(value)] ?? String(value);
+    const named = (entries: [string, unknown][]) => Object.fromEntries(entries.map(([k, v]) => [k, text(v)]));
+    expect(named(Object.entries(settings[0]!))).toEqual(named(Object.entries(CLICKHOUSE_SETTINGS)));
+    await clickhouse.command({ query: "DROP TABLE token_probe" });
   });
 });
 
