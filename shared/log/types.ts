@@ -35,6 +35,8 @@ export interface RecordBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
+  /** The batch reached `maxBatchSize` or `maxBatchBytes`: waiting for more records would not add any. */
+  full?: boolean;
 }
 
 export interface ConsumerOptions {
@@ -44,6 +46,13 @@ export interface ConsumerOptions {
   fromBeginning: boolean;
   /** Upper bound on records handed to one `eachBatch` call. */
   maxBatchSize?: number;
+  /**
+   * Upper bound on a batch's size, in bytes as `recordBytes` counts them (default: key, value and header
+   * bytes). A batch holds at least one record; the records past the bound come in the next batch, as on
+   * Lambda, where a batch stops at the invocation payload limit.
+   */
+  maxBatchBytes?: number;
+  recordBytes?: (record: ConsumedRecord) => number;
   /**
    * How many partitions' batches may be in `eachBatch` at once (default 1). A partition never has two
    * batches in flight, so records of one partition are still handed over in offset order.

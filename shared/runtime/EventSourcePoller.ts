@@ -6,6 +6,7 @@ import {
   buildKafkaEvent,
   chunkByPayload,
   MAX_PAYLOAD_BYTES,
+  PAYLOAD_BUDGET_BYTES,
   partitionKey,
   recordPayloadBytes,
 } from "./kafkaEvent.ts";
@@ -128,6 +129,10 @@ export class EventSourcePoller {
         topics: [spec.topic],
         fromBeginning: spec.startingPosition !== "LATEST",
         maxBatchSize: spec.batchSize,
+        // A batch stops at the invocation payload limit and the rest comes in the next one, as on Lambda
+        // (one full invocation rather than a full one and a small remainder for each fetch).
+        maxBatchBytes: PAYLOAD_BUDGET_BYTES,
+        recordBytes: recordPayloadBytes,
         // As on Lambda: one batch in flight per partition, the partitions of the topic side by side.
         partitionsConsumedConcurrently: partitions,
         eachBatch: (batch) => this.onBatch(batch),
@@ -157,7 +162,7 @@ export class EventSourcePoller {
       if (records.length > 0) this.skipBefore.delete(batch.partition);
     }
     if (records.length === 0) return;
-    await this.batchingWindow(records);
+    if (!batch.full) await this.batchingWindow(records);
     for (const chunk of chunkByPayload(records)) {
       if (chunk.length === 1 && recordPayloadBytes(chunk[0]!) > MAX_PAYLOAD_BYTES) {
         await this.fail(chunk, "PayloadTooLarge", "record exceeds the 6 MB invocation payload", 0);
@@ -168,14 +173,15 @@ export class EventSourcePoller {
   }
 
   /**
-   * A batch smaller than batchSize waits until the window has passed since its oldest record was written,
-   * so records that keep arriving are handed over together in the next fetch (the log interface hands over
-   * one fetch per call; see docs/event-source-runtime.md).
+   * A batch smaller than batchSize (and not stopped by the payload limit) waits until the window has passed
+   * since its oldest record was written, so records that keep arriving are handed over together in the next
+   * fetch (the log interface hands over one fetch per call; see docs/event-source-runtime.md).
    */
   private async batchingWindow(records: ConsumedRecord[]): Promise<void> {
     const { spec } = this.options;
     if (spec.maximumBatchingWindowMs <= 0 || records.length >= spec.batchSize) return;
-    const oldest = Math.min(...records.map((record) => record.timestamp));
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const record of records) oldest = Math.min(oldest, record.timestamp);
     const wait = Math.min(spec.maximumBatchingWindowMs, oldest + spec.maximumBatchingWindowMs - Date.now());
     if (wait > 0) await this.sleep(wait);
   }

@@ -173,8 +173,11 @@ export function recordPayloadBytes(record: ConsumedRecord): number {
   return size;
 }
 
+/** What the records of one event may add up to: the payload limit less room for the event's own fields. */
+export const PAYLOAD_BUDGET_BYTES = MAX_PAYLOAD_BYTES - 1024;
+
 /** Splits records into consecutive chunks whose events stay under the payload limit. */
-export function chunkByPayload(records: readonly ConsumedRecord[], limit = MAX_PAYLOAD_BYTES - 1024) {
+export function chunkByPayload(records: readonly ConsumedRecord[], limit = PAYLOAD_BUDGET_BYTES) {
   const chunks: ConsumedRecord[][] = [];
   let current: ConsumedRecord[] = [];
   let size = 0;

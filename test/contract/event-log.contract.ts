@@ -194,6 +194,49 @@ export function describeEventLogContract(
     });
 
     it(
+      "stops a batch at maxBatchBytes, hands the rest over next, and lets an oversized record through alone",
+      async () => {
+        // Prepare: one partition, values of 100 bytes, one of 1,000; a bound of 350 bytes fits three.
+        const { log } = handle;
+        const topic = uniqueName("bytes");
+        await log.ensureTopics([{ topic, partitions: 1 }]);
+        const input: LogRecordInput[] = Array.from({ length: 25 }, (_, i) => ({
+          key: "k",
+          value: `${String(i).padStart(2, "0")}${"x".repeat(i === 10 ? 998 : 98)}`,
+        }));
+        await log.append(topic, input);
+        const sizeOf = (record: ConsumedRecord) => record.value?.length ?? 0;
+
+        // Act
+        const { records, batches } = collect(log, {
+          groupId: uniqueName("group"),
+          topics: [topic],
+          fromBeginning: true,
+          maxBatchSize: 10,
+          maxBatchBytes: 350,
+          recordBytes: sizeOf,
+        });
+        await receive(records, input.length);
+
+        // Assess: every record once and in order; each batch within the bound unless it is the big record
+        // alone; a batch followed at once by more records says it is full.
+        expect(records.map((r) => r.value?.toString("utf8").slice(0, 2))).toEqual(
+          input.map((r) => String(r.value).slice(0, 2)),
+        );
+        const sizes = batches.map((b) => b.records.map(sizeOf));
+        for (const batch of sizes) {
+          expect(batch.length).toBeGreaterThan(0);
+          if (batch.length > 1) expect(batch.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(350);
+        }
+        expect(sizes).toContainEqual([1_000]);
+        // The first batch had 25 records waiting: it is cut at three and full.
+        expect(sizes[0]).toEqual([100, 100, 100]);
+        expect(batches[0]!.full).toBe(true);
+      },
+      testTimeoutMs,
+    );
+
+    it(
       "delivers every record once to a group, in offset order per partition, with headers as Buffers",
       async () => {
         // Prepare

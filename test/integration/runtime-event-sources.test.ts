@@ -181,6 +181,39 @@ describe.each(logBackends())("event-source runtime on the %s log", (backend) => 
     expect(probe.values()).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
   });
 
+  it("fills each invocation up to the 6 MB payload limit and invokes a full one without waiting", async () => {
+    // Prepare: 60 records of 200 KB (about 267 KB each in the event, base64): 23 fit in one invocation.
+    const topic = await setUp();
+    const big = (i: number) => `${String(i).padStart(2, "0")}${"p".repeat(200_000 - 2)}`;
+    const probe = recorder();
+    const appendedAt = Date.now();
+    for (let i = 0; i < 60; i += 10) {
+      await log.append(
+        topic,
+        Array.from({ length: 10 }, (_, k) => ({ key: "device-1", value: big(i + k) })),
+      );
+    }
+
+    // Act
+    await start(service(topic, { batchSize: 30, maximumBatchingWindow: 3 }), probe.handler);
+    await waitUntil(() => probe.values().length >= 60, "sixty records");
+
+    // Assess: every record once and in order, every event within the limit.
+    expect(probe.values().map((v) => v.slice(0, 2))).toEqual(
+      Array.from({ length: 60 }, (_, i) => big(i).slice(0, 2)),
+    );
+    for (const { event } of probe.invocations) {
+      expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(6 * 1024 * 1024);
+    }
+    if (backend === "embedded") {
+      // A fetch stops where the payload does, and the next one carries on from there: not 23 + 7 per fetch
+      // of batchSize 30. The full ones went at once; only the last waited for the batching window.
+      expect(probe.invocations.map((i) => i.records.length)).toEqual([23, 23, 14]);
+      expect(probe.invocations[1]!.at - appendedAt).toBeLessThan(2_500);
+      expect(probe.invocations[2]!.at - appendedAt).toBeGreaterThanOrEqual(2_800);
+    }
+  });
+
   it("waits for the batching window before invoking with a small batch", async () => {
     // Prepare
     const topic = await setUp();

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { EventLogError } from "#shared/errors.ts";
 import type { ConsumedRecord, ConsumerOptions, LogConsumer } from "#shared/log/types.ts";
+import { BatchBounds } from "../batch-bounds.ts";
 import { describeKafkaError } from "./errors.ts";
 
 export interface KafkaConsumerTuning {
@@ -58,6 +59,7 @@ export class KafkaLogConsumer implements LogConsumer {
   private joined = false;
   private isReady = false;
   private readonly started: Promise<void>;
+  private readonly bounds: BatchBounds;
 
   constructor(
     kafka: Kafka,
@@ -66,12 +68,8 @@ export class KafkaLogConsumer implements LogConsumer {
     private readonly onStopped: (consumer: KafkaLogConsumer) => void,
   ) {
     if (options.topics.length === 0) throw new EventLogError("consume() needs at least one topic");
-    if (
-      options.maxBatchSize !== undefined &&
-      !(Number.isInteger(options.maxBatchSize) && options.maxBatchSize > 0)
-    ) {
-      throw new EventLogError(`maxBatchSize must be a positive integer (got ${options.maxBatchSize})`);
-    }
+    // Without maxBatchSize a batch is whatever kafkajs fetched.
+    this.bounds = new BatchBounds(options, Number.MAX_SAFE_INTEGER);
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -90,6 +88,10 @@ export class KafkaLogConsumer implements LogConsumer {
       maxWaitTimeInMs: tuning.maxWaitTimeMs,
       sessionTimeout: tuning.sessionTimeoutMs,
       heartbeatInterval: tuning.heartbeatIntervalMs,
+      // Let one fetch of a partition bring a whole batch's bytes (kafkajs fetches 1 MB per partition).
+      ...(Number.isFinite(this.bounds.maxBytes)
+        ? { maxBytesPerPartition: Math.max(1_048_576, Math.ceil(this.bounds.maxBytes)) }
+        : {}),
     });
     this.watch();
     this.started = this.start();
@@ -159,13 +161,20 @@ export class KafkaLogConsumer implements LogConsumer {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
-    const chunkSize = this.options.maxBatchSize ?? batch.messages.length;
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+    const all = batch.messages.map((message) => toRecord(topic, partition, message));
+    for (let start = 0; start < all.length; ) {
       if (this.failure || !payload.isRunning() || payload.isStale()) return;
-      const messages = batch.messages.slice(start, start + chunkSize);
-      const records = messages.map((message) => toRecord(topic, partition, message));
+      const { count } = this.bounds.fit(all, start, 0, 0);
+      const messages = batch.messages.slice(start, start + count);
+      const records = all.slice(start, start + count);
+      start += count;
       try {
-        await this.options.eachBatch({ topic, partition, records });
+        await this.options.eachBatch({
+          topic,
+          partition,
+          records,
+          full: count === this.bounds.maxRecords || start < all.length,
+        });
       } catch (error) {
         // Stop fetching this partition, commit nothing more, and leave; `done` rejects with the error.
         payload.pause();

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { EventLogError } from "#shared/errors.ts";
 import type { ConsumedRecord, ConsumerOptions, LogConsumer } from "#shared/log/types.ts";
+import { BatchBounds } from "../batch-bounds.ts";
 import type { AppendSignal } from "./AppendSignal.ts";
 import type { LeaseOwner, LeaseRow, LogStore, PartitionRef, TopicMeta } from "./LogStore.ts";
 
@@ -70,7 +71,7 @@ export class SqliteConsumer implements LogConsumer {
   readonly groupId: string;
 
   private readonly owner: LeaseOwner;
-  private readonly maxBatchSize: number;
+  private readonly bounds: BatchBounds;
   private readonly concurrency: number;
   private topics: TopicMeta[] = [];
   private assignments: Assignment[] = [];
@@ -91,11 +92,7 @@ export class SqliteConsumer implements LogConsumer {
     if (!Array.isArray(options.topics) || options.topics.length === 0) {
       throw new EventLogError(`consume() for group "${options.groupId}" needs at least one topic`);
     }
-    const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
-    if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) {
-      throw new EventLogError(`maxBatchSize must be a positive whole number, got ${options.maxBatchSize}`);
-    }
-    this.maxBatchSize = maxBatchSize;
+    this.bounds = new BatchBounds(options, DEFAULT_MAX_BATCH_SIZE);
     const concurrency = options.partitionsConsumedConcurrently ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new EventLogError(
@@ -212,9 +209,14 @@ export class SqliteConsumer implements LogConsumer {
   private async deliverPartition(assignment: Assignment): Promise<boolean> {
     const position = this.positions.get(assignment.key);
     if (position === undefined) return false; // lost at the last heartbeat
-    const records = await this.fetch(assignment, position);
+    const { records, full } = await this.fetch(assignment, position);
     if (records.length === 0) return false;
-    await this.options.eachBatch({ topic: assignment.topic, partition: assignment.ref.partition, records });
+    await this.options.eachBatch({
+      topic: assignment.topic,
+      partition: assignment.ref.partition,
+      records,
+      full,
+    });
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (this.context.store.commit(this.owner, assignment.ref, next, this.context.clock())) {
       this.positions.set(assignment.key, next);
@@ -226,11 +228,14 @@ export class SqliteConsumer implements LogConsumer {
   }
 
   /**
-   * Up to `maxBatchSize` records from `position`, read in slices with a turn of the event loop between
+   * Up to `maxBatchSize` records (and `maxBatchBytes`) from `position`, read in slices with a turn of the event loop between
    * them: a 10,000-record read takes tens of milliseconds, and meanwhile other partitions' handlers could
    * not even hear that their inserts are done.
    */
-  private async fetch(assignment: Assignment, position: number): Promise<ConsumedRecord[]> {
+  private async fetch(
+    assignment: Assignment,
+    position: number,
+  ): Promise<{ records: ConsumedRecord[]; full: boolean }> {
     const records: ConsumedRecord[] = [];
     const { topic, ref } = assignment;
     const make = (
@@ -249,15 +254,20 @@ export class SqliteConsumer implements LogConsumer {
       headers: decodeHeaders(headers),
     });
     let from = position;
-    while (records.length < this.maxBatchSize) {
+    let bytes = 0;
+    while (records.length < this.bounds.maxRecords) {
       if (records.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const want = Math.min(FETCH_SLICE, this.maxBatchSize - records.length);
+      const want = Math.min(FETCH_SLICE, this.bounds.maxRecords - records.length);
       const slice = this.context.store.fetch(ref, from, want, make, offsetOf);
-      for (const record of slice) records.push(record);
-      if (slice.length < want) break;
+      const fit = this.bounds.fit(slice, 0, records.length, bytes);
+      for (let i = 0; i < fit.count; i++) records.push(slice[i]!);
+      bytes = fit.bytes;
+      // The rest of a slice past the byte bound is read again for the next batch.
+      if (fit.count < slice.length) return { records, full: true };
+      if (slice.length < want) return { records, full: false };
       from = Number(slice[slice.length - 1]!.offset) + 1;
     }
-    return records;
+    return { records, full: true };
   }
 
   private async waitForRecords(): Promise<void> {
