@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { ClickHouseStoreError } from "#shared/clickhouse/index.ts";
-import { arrayReader, packRecords, ThreadPool } from "#shared/threads/index.ts";
+import { packRecords, ThreadPool } from "#shared/threads/index.ts";
 import type { DeadLetterSink, SilverDeadLetter } from "./dead-letter.ts";
 import type { SessionsRecord } from "./kafka-event.ts";
 import { mergeEntityRows, POSITION_COLUMNS, type SilverRows } from "./silver-rows.ts";
@@ -95,7 +95,7 @@ export async function processSilverBatch(
   const chunks = await (deps.pool ?? INLINE).map(
     records.length,
     MIN_THREAD_CHUNK,
-    (start, end) => transformSilverChunk(arrayReader(records.slice(start, end))),
+    (start, end) => transformSilverChunk(records.slice(start, end)),
     {
       module: TRANSFORM_MODULE,
       task: "silverChunkTask",

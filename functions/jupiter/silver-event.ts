@@ -61,11 +61,30 @@ const header = (record: SessionsRecord, name: string) => record.headers[name]?.t
  * not the consumer's clock, so a replay or a retry a day later reaches the same verdict.
  */
 export function toSilverEvent(record: SessionsRecord): SilverEventVerdict {
-  const text = record.value.toString("utf8");
-  const declared = header(record, SESSIONS_HEADERS.schemaVersion);
+  return silverEventOf({
+    text: record.value.toString("utf8"),
+    byteLength: record.value.length,
+    timestamp: record.timestamp,
+    schemaVersion: header(record, SESSIONS_HEADERS.schemaVersion),
+    eventId: header(record, SESSIONS_HEADERS.eventId),
+  });
+}
+
+/** What {@link toSilverEvent} reads of a record: its value as text, timestamp and `sessions` headers. */
+export interface SilverRecordText {
+  text: string;
+  byteLength: number;
+  timestamp: number;
+  schemaVersion: string | undefined;
+  eventId: string | undefined;
+}
+
+/** {@link toSilverEvent} for a record already read out (a worker reads them straight from packed bytes). */
+export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
+  const declared = record.schemaVersion;
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(record.text);
   } catch (error) {
     return {
       ok: false,
@@ -85,11 +104,11 @@ export function toSilverEvent(record: SessionsRecord): SilverEventVerdict {
       : typeof json === "object" && json !== null && "event_type" in json
         ? 2
         : 1;
-  const options = { now: new Date(record.timestamp), byteLength: record.value.length };
+  const options = { nowMs: record.timestamp, byteLength: record.byteLength };
   if (schemaVersion === 1) {
     const verdict = validateV1(json, options);
     if (!verdict.ok) return { ok: false, schemaVersion: 1, issues: verdict.issues };
-    const eventId = header(record, SESSIONS_HEADERS.eventId) ?? v1EventId(verdict.value);
+    const eventId = record.eventId ?? v1EventId(verdict.value);
     return { ok: true, event: fromV1(verdict.value, eventId, record.timestamp) };
   }
   const verdict = validateV2(json, options);

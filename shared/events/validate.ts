@@ -15,6 +15,8 @@ import { V2_EVENT_SCHEMAS, type V2Event, v2EnvelopeSchema } from "./v2.ts";
 export interface ValidateOptions {
   /** The current time for the future-timestamp rule; defaults to the clock at validation. */
   now?: Date;
+  /** `now` in milliseconds since the epoch (taken before `now` when both are given). */
+  nowMs?: number;
   /** How far after `now` an event time may be; defaults to 10 minutes. */
   maxFutureSkewMs?: number;
   /**
@@ -139,7 +141,11 @@ function startCheck(
     fieldOrder,
     record,
     // An invalid `now` would silently disable the future rule; the real clock is the safe reading.
-    nowMs: Number.isFinite(options.now?.getTime()) ? options.now!.getTime() : Date.now(),
+    nowMs: Number.isFinite(options.nowMs)
+      ? options.nowMs!
+      : Number.isFinite(options.now?.getTime())
+        ? options.now!.getTime()
+        : Date.now(),
     maxFutureSkewMs: options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS,
     issues,
   };

@@ -118,11 +118,6 @@ export interface RecordReader {
   at(index: number): ThreadRecord;
 }
 
-/** A {@link RecordReader} over records already in memory. */
-export function arrayReader(records: readonly ThreadRecord[]): RecordReader {
-  return { count: records.length, at: (index) => records[index]! };
-}
-
 /** A {@link RecordReader} over packed records; their byte fields are views into the packed buffers. */
 export function packedReader(packed: PackedRecords): RecordReader {
   const keys = asBuffer(packed.keys.bytes);
@@ -155,4 +150,50 @@ export function packedReader(packed: PackedRecords): RecordReader {
 export function unpackRecords(packed: PackedRecords): ThreadRecord[] {
   const reader = packedReader(packed);
   return Array.from({ length: reader.count }, (_, i) => reader.at(i));
+}
+
+/**
+ * Fields of packed records read in place, without building the records: a value as text, a header's text,
+ * the numbers. For a thread that only needs those, this spares a record, a headers object and a Buffer view
+ * per field for every record of a chunk.
+ */
+export class PackedFields {
+  readonly count: number;
+  private readonly values: Buffer;
+  private readonly headerColumns = new Map<string, { column: PackedColumn; bytes: Buffer }>();
+
+  constructor(private readonly packed: PackedRecords) {
+    this.count = packed.count;
+    this.values = asBuffer(packed.values.bytes);
+    for (const [name, column] of Object.entries(packed.headers)) {
+      this.headerColumns.set(name, { column, bytes: asBuffer(column.bytes) });
+    }
+  }
+
+  timestamp(i: number): number {
+    return this.packed.timestamps[i]!;
+  }
+
+  /** Bytes of record i's value (0 when it has none). */
+  valueLength(i: number): number {
+    const starts = this.packed.values.starts;
+    const start = starts[i]!;
+    return start < 0 ? 0 : startOf(starts[i + 1]!) - start;
+  }
+
+  /** Record i's value decoded as UTF-8 ("" when it has none). */
+  valueText(i: number): string {
+    const start = this.packed.values.starts[i]!;
+    if (start < 0) return "";
+    return this.values.toString("utf8", start, startOf(this.packed.values.starts[i + 1]!));
+  }
+
+  /** Record i's header `name` decoded as UTF-8, or undefined when it has none. */
+  headerText(i: number, name: string): string | undefined {
+    const header = this.headerColumns.get(name);
+    if (header === undefined) return undefined;
+    const start = header.column.starts[i]!;
+    if (start < 0) return undefined;
+    return header.bytes.toString("utf8", start, startOf(header.column.starts[i + 1]!));
+  }
 }

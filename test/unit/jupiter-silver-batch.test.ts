@@ -213,3 +213,51 @@ describe("SilverRowsBuilder", () => {
     );
   });
 });
+
+describe("transformPackedSilverChunk", () => {
+  it("gives exactly what the transform of the same records in memory gives", async () => {
+    // Prepare: v2 and v1 records, with and without headers, a non-ASCII reason, a record that is not JSON,
+    // one that breaks the contract, and one without a value.
+    const { transformPackedSilverChunk, transformSilverChunk } = await import(
+      "#functions/jupiter/silver-transform.ts"
+    );
+    const { packRecords } = await import("#shared/threads/index.ts");
+    const { simulate } = await import("#functions/mars/index.ts");
+    const simulated = [
+      ...simulate({ seed: 5, sessions: 3, startMs: Date.parse("2024-05-01T10:00:00Z"), failRate: 0.5 }),
+    ];
+    const records: SessionsRecord[] = simulated.slice(0, 150).map(({ event, atMs }, i) => ({
+      ...record(
+        JSON.stringify(
+          event.event_type === "status_changed" ? { ...event, reason: "Ωμέγα ✓ παράδοση" } : event,
+        ),
+        i % 3 === 0 ? {} : { schema_version: "2", event_id: event.event_id },
+        i,
+      ),
+      timestamp: atMs + 500,
+    }));
+    records.push(
+      record(
+        JSON.stringify(v1Message),
+        { schema_version: "1", event_id: "b0000000-0000-4000-8000-000000000001" },
+        150,
+      ),
+    );
+    records.push(record(JSON.stringify(v1Message), {}, 151));
+    records.push(record("{not json", { schema_version: "2" }, 152));
+    records.push(record(JSON.stringify({ ...simulated[0]!.event, lat: 123 }), { schema_version: "2" }, 153));
+    records.push({ ...record("", {}, 154), value: Buffer.alloc(0) });
+
+    // Act
+    const inMemory = transformSilverChunk(records);
+    const packed = transformPackedSilverChunk(packRecords(records).packed);
+
+    // Assess
+    expect(inMemory.rejected.length).toBeGreaterThanOrEqual(3);
+    expect(inMemory.positions).toBeGreaterThan(100);
+    expect({ ...packed, positionsCsv: Buffer.from(packed.positionsCsv).toString() }).toEqual({
+      ...inMemory,
+      positionsCsv: Buffer.from(inMemory.positionsCsv).toString(),
+    });
+  });
+});
