@@ -77,6 +77,10 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number): v
     );
   }
   db.pragma("synchronous = NORMAL");
+  // Reads through memory-mapped I/O instead of a read() per page: a consumer's fetch touches about a page per
+  // record (partitions interleave in the file), and this makes it a fifth to a third cheaper. SQLite maps at
+  // most its compile-time limit (about 2 GB) from the start of the file; pages past it are read as before.
+  db.pragma("mmap_size = 2147418112");
   // Truncate the WAL after checkpoints so a burst does not leave a huge file behind.
   db.pragma("journal_size_limit = 67108864");
 
