@@ -193,6 +193,27 @@ export function describeEventLogContract(
       }
     });
 
+    it("refuses batch bounds that are not positive, naming the option", async () => {
+      // Prepare
+      const { log } = handle;
+      const topic = uniqueName("bounds");
+      await log.ensureTopics([{ topic, partitions: 1 }]);
+      const consume = (bounds: Partial<ConsumerOptions>) => () =>
+        log.consume({
+          groupId: uniqueName("group"),
+          topics: [topic],
+          fromBeginning: true,
+          eachBatch: async () => {},
+          ...bounds,
+        });
+
+      // Act + Assess
+      expect(consume({ maxBatchSize: 0 })).toThrow(/maxBatchSize must be a positive whole number, got 0/);
+      expect(consume({ maxBatchSize: 2.5 })).toThrow(/maxBatchSize/);
+      expect(consume({ maxBatchBytes: 0 })).toThrow(/maxBatchBytes must be a positive number, got 0/);
+      expect(consume({ maxBatchBytes: Number.NaN })).toThrow(/maxBatchBytes/);
+    });
+
     it(
       "stops a batch at maxBatchBytes, hands the rest over next, and lets an oversized record through alone",
       async () => {
