@@ -3,9 +3,7 @@ export { ThreadPool, type ThreadTask, type ThreadTaskResult } from "./pool.ts";
 export {
   PackedFields,
   type PackedRecords,
-  packedReader,
   packRecords,
-  type RecordReader,
   type ThreadRecord,
   unpackRecords,
 } from "./records.ts";

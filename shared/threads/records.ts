@@ -108,54 +108,38 @@ export function packRecords(records: readonly ThreadRecord[]): {
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/**
- * Records read one at a time: `at(i)` builds record i when asked. A chunk's worth of records built up front
- * outlives the young generation while the chunk is worked on, and the garbage collector copies all of them
- * again and again; built one by one, each dies young.
- */
-export interface RecordReader {
-  readonly count: number;
-  at(index: number): ThreadRecord;
-}
-
-/** A {@link RecordReader} over packed records; their byte fields are views into the packed buffers. */
-export function packedReader(packed: PackedRecords): RecordReader {
+/** The records again; their byte fields are views into the packed buffers. */
+export function unpackRecords(packed: PackedRecords): ThreadRecord[] {
   const keys = asBuffer(packed.keys.bytes);
   const values = asBuffer(packed.values.bytes);
   const headerColumns = Object.entries(packed.headers).map(
     ([name, column]) => [name, column, asBuffer(column.bytes)] as const,
   );
-  return {
-    count: packed.count,
-    at(i) {
-      const headers: Record<string, Buffer> = {};
-      for (const [name, column, buffer] of headerColumns) {
-        const value = columnView(column, buffer, i);
-        if (value !== null) headers[name] = value;
-      }
-      return {
-        topic: packed.topics[packed.topicIndex[i]!]!,
-        partition: packed.partitions[i]!,
-        offset: packed.offsets[i]!,
-        timestamp: packed.timestamps[i]!,
-        key: columnView(packed.keys, keys, i),
-        value: columnView(packed.values, values, i) ?? Buffer.alloc(0),
-        headers,
-      };
-    },
-  };
-}
-
-/** The records again, all at once; their byte fields are views into the packed buffers. */
-export function unpackRecords(packed: PackedRecords): ThreadRecord[] {
-  const reader = packedReader(packed);
-  return Array.from({ length: reader.count }, (_, i) => reader.at(i));
+  const records: ThreadRecord[] = new Array(packed.count);
+  for (let i = 0; i < packed.count; i++) {
+    const headers: Record<string, Buffer> = {};
+    for (const [name, column, buffer] of headerColumns) {
+      const value = columnView(column, buffer, i);
+      if (value !== null) headers[name] = value;
+    }
+    records[i] = {
+      topic: packed.topics[packed.topicIndex[i]!]!,
+      partition: packed.partitions[i]!,
+      offset: packed.offsets[i]!,
+      timestamp: packed.timestamps[i]!,
+      key: columnView(packed.keys, keys, i),
+      value: columnView(packed.values, values, i) ?? Buffer.alloc(0),
+      headers,
+    };
+  }
+  return records;
 }
 
 /**
  * Fields of packed records read in place, without building the records: a value as text, a header's text,
  * the numbers. For a thread that only needs those, this spares a record, a headers object and a Buffer view
- * per field for every record of a chunk.
+ * per field for every record of a chunk: built up front, a chunk's records outlived the young generation
+ * while the chunk was worked on, and the garbage collector copied all of them again and again.
  */
 export class PackedFields {
   readonly count: number;

@@ -1,6 +1,12 @@
 import { threadId } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { packRecords, ThreadPool, type ThreadRecord, unpackRecords } from "#shared/threads/index.ts";
+import {
+  PackedFields,
+  packRecords,
+  ThreadPool,
+  type ThreadRecord,
+  unpackRecords,
+} from "#shared/threads/index.ts";
 
 const TASKS = new URL("../fixtures/threads/tasks.ts", import.meta.url).href;
 
@@ -39,6 +45,29 @@ describe("packed records", () => {
     expect(Buffer.isBuffer(back[7]!.value)).toBe(true);
     // Moved, not copied: the sender's buffers are detached.
     expect(packed.values.bytes.byteLength).toBe(0);
+  });
+
+  it("read field by field in place give each record's value text, value size, headers and timestamp", () => {
+    // Prepare
+    const records = [
+      ...Array.from({ length: 20 }, (_, i) => record(i)),
+      record(20, { value: Buffer.alloc(0), headers: {} }),
+    ];
+
+    // Act
+    const fields = new PackedFields(structuredClone(packRecords(records).packed));
+
+    // Assess
+    expect(fields.count).toBe(21);
+    for (let i = 0; i < records.length; i++) {
+      const original = records[i]!;
+      expect(fields.valueText(i)).toBe(original.value.toString("utf8"));
+      expect(fields.valueLength(i)).toBe(original.value.length);
+      expect(fields.timestamp(i)).toBe(original.timestamp);
+      expect(fields.headerText(i, "event_id")).toBe(original.headers.event_id?.toString("utf8"));
+      expect(fields.headerText(i, "schema_version")).toBe(original.headers.schema_version?.toString("utf8"));
+      expect(fields.headerText(i, "absent")).toBeUndefined();
+    }
   });
 });
 
