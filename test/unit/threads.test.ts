@@ -10,6 +10,16 @@ import {
 
 const TASKS = new URL("../fixtures/threads/tasks.ts", import.meta.url).href;
 
+/** The fixture task that reports which thread read a chunk of `records`, and their values. */
+const describeChunks = (records: readonly ThreadRecord[]) => ({
+  module: TASKS,
+  task: "describeChunk",
+  input: (start: number, end: number) => {
+    const { packed, transfer } = packRecords(records.slice(start, end));
+    return { input: packed, transfer };
+  },
+});
+
 const record = (i: number, overrides: Partial<ThreadRecord> = {}): ThreadRecord => ({
   topic: i % 3 === 0 ? "sessions" : "sessions.dlq",
   partition: i % 4,
@@ -83,14 +93,7 @@ describe("ThreadPool", () => {
       records.length,
       3,
       (start, end) => ({ threadId, values: records.slice(start, end).map((r) => r.value.toString()) }),
-      {
-        module: TASKS,
-        task: "describeChunk",
-        input: (start, end) => {
-          const { packed, transfer } = packRecords(records.slice(start, end));
-          return { input: packed, transfer };
-        },
-      },
+      describeChunks(records),
     );
     await pool.close();
 
@@ -172,14 +175,12 @@ describe("ThreadPool with offload", () => {
     const pool = new ThreadPool("test", 2, { offload: true });
 
     // Act
-    const chunks = await pool.map(records.length, 1, () => ({ threadId, values: [] as string[] }), {
-      module: TASKS,
-      task: "describeChunk",
-      input: (start, end) => {
-        const { packed, transfer } = packRecords(records.slice(start, end));
-        return { input: packed, transfer };
-      },
-    });
+    const chunks = await pool.map(
+      records.length,
+      1,
+      () => ({ threadId, values: [] as string[] }),
+      describeChunks(records),
+    );
     await pool.close();
 
     // Assess
