@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { ClickHouseClient } from "@clickhouse/client";
 import WebSocket from "ws";
@@ -140,9 +140,11 @@ function traceInserts(clickhouse: ClickHouseClient) {
   };
 }
 
-/** CPU seconds per thread of this process (Linux), keyed by thread id, with the thread's name. */
+/** CPU seconds per thread of this process (Linux; empty elsewhere), keyed by thread id, with its name. */
 function threadCpu(): Map<string, { name: string; seconds: number }> {
   const out = new Map<string, { name: string; seconds: number }>();
+  if (!existsSync("/proc/self/task")) return out;
+  // Linux counts thread CPU time in clock ticks of 1/100 s.
   const tick = 100;
   for (const tid of readdirSync("/proc/self/task")) {
     try {
@@ -170,6 +172,8 @@ function printThreadCpu(
     name,
     seconds: seconds - (before.get(tid)?.seconds ?? 0),
   }));
+  if (rows.length === 0)
+    progress("  --thread-cpu: per-thread CPU times come from /proc, which this system lacks");
   rows.sort((a, b) => b.seconds - a.seconds);
   for (const r of rows.filter((r) => r.seconds >= 0.05)) {
     progress(
