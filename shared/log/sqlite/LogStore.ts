@@ -72,7 +72,8 @@ export type RecordMaker<T> = (
   timestamp: number,
   key: Buffer | null,
   value: Buffer | null,
-  headers: string | null,
+  /** The stored headers' JSON bytes (see headers.ts). */
+  headers: Buffer | null,
 ) => T;
 
 const storedRecord: RecordMaker<StoredRecord> = (record_offset, timestamp, key, value, headers) => ({
@@ -80,7 +81,7 @@ const storedRecord: RecordMaker<StoredRecord> = (record_offset, timestamp, key, 
   timestamp,
   key,
   value,
-  headers,
+  headers: headers === null ? null : headers.toString("utf8"),
 });
 
 /** The records of {@link LogStore.fetch}'s byte string, in its order. */
@@ -113,7 +114,7 @@ function parseSlab<T>(slab: Buffer, make: RecordMaker<T>, offsetOf: (record: T) 
         timestamp,
         keyLength < 0 ? null : slab.subarray(at, keyEnd),
         valueLength < 0 ? null : slab.subarray(keyEnd, valueEnd),
-        headersLength < 0 ? null : slab.toString("utf8", valueEnd, headersEnd),
+        headersLength < 0 ? null : slab.subarray(valueEnd, headersEnd),
       ),
     );
     ordered &&= offset > previous;
@@ -349,7 +350,15 @@ export class LogStore {
       if ((error as { code?: string }).code !== "SQLITE_TOOBIG") throw error;
       return this.statements.fetch
         .all(ref.topicId, ref.partition, fromOffset, limit)
-        .map((row) => make(row.record_offset, row.timestamp, row.key, row.value, row.headers));
+        .map((row) =>
+          make(
+            row.record_offset,
+            row.timestamp,
+            row.key,
+            row.value,
+            row.headers === null ? null : Buffer.from(row.headers, "utf8"),
+          ),
+        );
     }
     return slab === null ? [] : parseSlab(slab, make, offsetOf);
   }

@@ -4,6 +4,7 @@ import { EventLogError } from "#shared/errors.ts";
 import type { ConsumedRecord, ConsumerOptions, LogConsumer } from "#shared/log/types.ts";
 import { BatchBounds } from "../batch-bounds.ts";
 import type { AppendSignal } from "./AppendSignal.ts";
+import { decodeHeaders } from "./headers.ts";
 import type { LeaseOwner, LeaseRow, LogStore, PartitionRef, TopicMeta } from "./LogStore.ts";
 
 /** Identifies this process in lease rows, so a restarted process that reuses a PID is not mistaken for it. */
@@ -48,14 +49,6 @@ function processIsAlive(pid: number): boolean {
 }
 
 const offsetOf = (record: ConsumedRecord) => Number(record.offset);
-
-function decodeHeaders(headers: string | null): Record<string, Buffer> {
-  if (headers === null) return {};
-  const parsed = JSON.parse(headers) as Record<string, string>;
-  const decoded: Record<string, Buffer> = {};
-  for (const name of Object.keys(parsed)) decoded[name] = Buffer.from(parsed[name]!, "utf8");
-  return decoded;
-}
 
 /**
  * A group member on the embedded log. Partitions are owned through leases in the log file: a member takes
@@ -243,7 +236,7 @@ export class SqliteConsumer implements LogConsumer {
       timestamp: number,
       key: Buffer | null,
       value: Buffer | null,
-      headers: string | null,
+      headers: Buffer | null,
     ) => ({
       topic,
       partition: ref.partition,

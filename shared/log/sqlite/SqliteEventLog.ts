@@ -14,6 +14,7 @@ import type {
   TopicSpec,
 } from "#shared/log/types.ts";
 import { AppendSignal } from "./AppendSignal.ts";
+import { encodeHeaders } from "./headers.ts";
 import { type AppendRequest, type EncodedRecord, LogStore, type TopicMeta } from "./LogStore.ts";
 import { SqliteConsumer } from "./SqliteConsumer.ts";
 import { prepareDatabase } from "./schema.ts";
@@ -318,7 +319,7 @@ function encodeRecord(record: LogRecordInput, topic: TopicMeta, now: number): En
     timestamp,
     key: Buffer.from(record.key, "utf8"),
     value: Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value, "utf8"),
-    headers: record.headers === undefined ? null : JSON.stringify(record.headers),
+    headers: encodeHeaders(record.headers),
   };
 }
 
