@@ -162,15 +162,47 @@ export function inProcessRecords(event: unknown): readonly ConsumedRecord[] | un
 
 const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 
-/** Bytes one record adds to the event's JSON (base64 grows by 4/3, each header byte is up to 4 characters). */
+/** Characters of a header value's bytes as a JSON array of numbers, brackets and commas included. */
+function byteArrayLength(bytes: Uint8Array): number {
+  let length = bytes.length === 0 ? 2 : bytes.length + 1;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    length += byte < 10 ? 1 : byte < 100 ? 2 : 3;
+  }
+  return length;
+}
+
+/** UTF-8 bytes of a header name as a JSON string (its quotes and escapes included), kept per name. */
+const jsonNameLengths = new Map<string, number>();
+function jsonNameLength(name: string): number {
+  let length = jsonNameLengths.get(name);
+  if (length === undefined) {
+    length = Buffer.byteLength(JSON.stringify(name));
+    if (jsonNameLengths.size < 1_000) jsonNameLengths.set(name, length);
+  }
+  return length;
+}
+
+/**
+ * Bytes one record adds to its event's JSON: the record exactly as {@link toEventRecord} serialises it
+ * (base64 key and value, headers as arrays of numbers), the comma before it, and room for the
+ * `"topic-partition":[...]` group around it in case it starts a group of its own.
+ */
 export function recordPayloadBytes(record: ConsumedRecord): number {
+  const topic = jsonNameLength(record.topic);
+  const partition = String(record.partition).length;
   let size =
-    160 +
-    record.topic.length +
-    base64Length(record.value?.length ?? 0) +
-    base64Length(record.key?.length ?? 0);
-  for (const name in record.headers) size += name.length + 8 + record.headers[name]!.length * 4;
-  return size;
+    // {"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":"CREATE_TIME","value":"…","headers":[…]}
+    9 + topic + 13 + partition + 10 + String(Number(record.offset)).length + 13 + String(record.timestamp).length;
+  size += 30 + 11 + base64Length(record.value?.length ?? 0) + 12 + 2;
+  if (record.key !== null) size += 9 + base64Length(record.key.length);
+  let headers = 0;
+  for (const name in record.headers) {
+    // {"name":[…]} and the comma between headers.
+    size += (headers++ === 0 ? 0 : 1) + 1 + jsonNameLength(name) + 1 + byteArrayLength(record.headers[name]!) + 1;
+  }
+  // The comma before the record, and a group of its own: "topic-partition":[ ] and the comma before it.
+  return size + 1 + (topic + 1 + partition) + 4;
 }
 
 /** What the records of one event may add up to: the payload limit less room for the event's own fields. */

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeKafkaEvent } from "#functions/jupiter/kafka-event.ts";
 import type { ConsumedRecord } from "#shared/log/types.ts";
@@ -7,6 +8,8 @@ import {
   inProcessRecord,
   inProcessRecords,
   MAX_PAYLOAD_BYTES,
+  recordPayloadBytes,
+  toEventRecord,
 } from "#shared/runtime/kafkaEvent.ts";
 import { readFixture } from "#shared/runtime/replay.ts";
 
@@ -129,6 +132,38 @@ describe("Kafka event shape", () => {
       const event = buildKafkaEvent(spec(fixture("msk-sessions.json")), chunk);
       expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(MAX_PAYLOAD_BYTES);
     }
+  });
+
+  it("counts each record's bytes in the event exactly, with room for a partition group of its own", () => {
+    const record = fc.record({
+      topic: fc.stringMatching(/^[A-Za-z0-9._-]{1,40}$/),
+      partition: fc.nat({ max: 5_000 }),
+      offset: fc.nat().map(String),
+      timestamp: fc.integer({ min: -1, max: 4_102_444_800_000 }),
+      key: fc.option(fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes))),
+      value: fc.option(fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes))),
+      headers: fc.dictionary(
+        fc.oneof(fc.string(), fc.constantFrom("event_id", "schema_version", 'quo"te', "Ωmega")),
+        fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes)),
+        { maxKeys: 4 },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 12 }), (records) => {
+        for (const r of records) {
+          // The record itself, exactly; its comma; a group `"topic-partition":[…]` with the comma before it.
+          const own = Buffer.byteLength(JSON.stringify(toEventRecord(r)));
+          const group = Buffer.byteLength(JSON.stringify(`${r.topic}-${r.partition}`)) + 4;
+          expect(recordPayloadBytes(r)).toBe(own + 1 + group);
+        }
+        // So the records' sizes bound the event's JSON, whatever partitions they come from.
+        const event = buildKafkaEvent(spec(fixture("msk-sessions.json")), records);
+        const envelope = Buffer.byteLength(JSON.stringify({ ...event, records: {} }));
+        const sum = records.reduce((total, r) => total + recordPayloadBytes(r), 0);
+        expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(envelope + sum);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("gives an in-process handler the log records, and a handler that replaces a value sees its own bytes", () => {
