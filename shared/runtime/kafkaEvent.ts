@@ -191,9 +191,10 @@ function jsonNameLength(name: string): number {
 export function recordPayloadBytes(record: ConsumedRecord): number {
   const topic = jsonNameLength(record.topic);
   const partition = String(record.partition).length;
-  let size =
-    // {"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":"CREATE_TIME","value":"…","headers":[…]}
-    9 + topic + 13 + partition + 10 + String(Number(record.offset)).length + 13 + String(record.timestamp).length;
+  const offset = String(Number(record.offset)).length;
+  const timestamp = String(record.timestamp).length;
+  // {"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":"CREATE_TIME","value":"…","headers":[…]}
+  let size = 9 + topic + 13 + partition + 10 + offset + 13 + timestamp;
   size += 30 + 11 + base64Length(record.value?.length ?? 0) + 12 + 2;
   if (record.key !== null) size += 9 + base64Length(record.key.length);
   let headers = 0;
