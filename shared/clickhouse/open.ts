@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import type { ClickHouseConfig } from "#shared/config/index.ts";
+import { EmbeddedConnections } from "./embedded.ts";
 import { ClickHouseStoreError } from "./errors.ts";
 import { CLICKHOUSE_SETTINGS, EMBEDDED_QUERY_SETTINGS } from "./settings.ts";
 
@@ -19,13 +20,18 @@ export async function openClickHouse(config: ClickHouseConfig): Promise<ClickHou
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
+/** chDB connections of the embedded store: statements on different connections run side by side. */
+const EMBEDDED_CONNECTIONS = 2;
+
 async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedded" }>) {
   mkdirSync(config.path, { recursive: true });
-  let connection: import("chdb/connection").ChdbConnection;
+  const connections: import("chdb/connection").ChdbConnection[] = [];
   try {
     const { createChdbConnection } = await import("chdb/connection");
-    connection = createChdbConnection({ path: config.path });
+    for (let i = 0; i < EMBEDDED_CONNECTIONS; i++)
+      connections.push(createChdbConnection({ path: config.path }));
   } catch (error) {
+    for (const connection of connections) await connection.close().catch(() => {});
     const detail = error instanceof Error ? error.message : String(error);
     const hint = /lock/i.test(detail)
       ? "another process owns this folder: stop it, or point PACKETPULSE_DATA_DIR elsewhere, or set CLICKHOUSE_URL"
@@ -36,25 +42,27 @@ async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedd
       cause: error,
     });
   }
-  // chdb implements @clickhouse/client-common's Connection, which @clickhouse/client re-bundles as its own
-  // (structurally equal) type; the cast bridges the two declarations of one contract.
-  const client = createClient({
-    connection: connection as unknown as ClientConnection,
-    clickhouse_settings: EMBEDDED_QUERY_SETTINGS,
-  });
+  const pool = new EmbeddedConnections(connections);
   try {
-    // Settings of chDB's session hold for every later query (see EMBEDDED_QUERY_SETTINGS).
-    await client.command({ query: "SELECT 1", clickhouse_settings: CLICKHOUSE_SETTINGS });
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
-    // chDB ignores the client's `database` option; USE holds for this connection's session.
-    await client.command({ query: `USE ${config.database}` });
+    // Settings of a chDB session hold for every later statement of its connection (see
+    // EMBEDDED_QUERY_SETTINGS); chDB ignores the client's `database` option, and USE holds the same way.
+    await connections[0]!.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
+    await pool.forEach(async (connection) => {
+      await connection.command({ query: "SELECT 1", clickhouse_settings: CLICKHOUSE_SETTINGS });
+      await connection.command({ query: `USE ${config.database}` });
+    });
   } catch (error) {
-    await client.close();
+    await pool.close();
     throw new ClickHouseStoreError(`Cannot prepare database ${config.database} in embedded ClickHouse`, {
       cause: error,
     });
   }
-  return client;
+  // chdb implements @clickhouse/client-common's Connection, which @clickhouse/client re-bundles as its own
+  // (structurally equal) type; the cast bridges the two declarations of one contract.
+  return createClient({
+    connection: pool.asConnection() as unknown as ClientConnection,
+    clickhouse_settings: EMBEDDED_QUERY_SETTINGS,
+  });
 }
 
 async function openServer(config: Extract<ClickHouseConfig, { backend: "server" }>) {

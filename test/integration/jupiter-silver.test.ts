@@ -146,6 +146,23 @@ describe("silver store", () => {
     expect(named(Object.entries(settings[0]!))).toEqual(named(Object.entries(CLICKHOUSE_SETTINGS)));
     await clickhouse.command({ query: "DROP TABLE token_probe" });
   });
+  it("answers a query while another statement is still running, on a second connection with the same settings", async () => {
+    // Prepare: a statement that holds its connection for two seconds.
+    const finished: string[] = [];
+    const slow = rows("SELECT sleep(2) AS slept").then(() => finished.push("slow"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // Act
+    const [probe] = await rows(
+      "SELECT currentDatabase() AS db, getSetting('geotoh3_argument_order') AS h3, getSetting('date_time_input_format') AS dates",
+    );
+    finished.push("quick");
+    await slow;
+
+    // Assess: the quick query did not wait behind the slow one, and its connection is set up like the first.
+    expect(finished).toEqual(["quick", "slow"]);
+    expect(probe).toEqual({ db: "packetpulse", h3: "lon_lat", dates: "best_effort" });
+  });
 });
 
 describe("hand-written session", () => {

@@ -1,0 +1,71 @@
+import type { ChdbConnection } from "chdb/connection";
+import { describe, expect, it } from "vitest";
+import { EmbeddedConnections } from "#shared/clickhouse/embedded.ts";
+
+/**
+ * The dispatch of EmbeddedConnections, on stand-ins that record what ran where and finish when told to
+ * (the real connections are exercised by test/integration/jupiter-silver.test.ts).
+ */
+function standIn(name: string, log: string[]) {
+  const pending: (() => void)[] = [];
+  const statement = (kind: string) => (params: { query: string }) =>
+    new Promise<string>((resolve) => {
+      log.push(`${name} ${kind} ${params.query}`);
+      pending.push(() => resolve(`${name}:${params.query}`));
+    });
+  const connection = {
+    connectionName: name,
+    query: statement("query"),
+    command: statement("command"),
+    insert: statement("insert"),
+    exec: statement("exec"),
+    ping: statement("ping"),
+    closed: false,
+    async close() {
+      connection.closed = true;
+      log.push(`${name} close`);
+    },
+  };
+  return { connection, finishAll: () => pending.splice(0).forEach((finish) => finish()) };
+}
+
+describe("embedded connections", () => {
+  it("sends each statement to the connection with the fewest running, the first on a tie", async () => {
+    // Prepare
+    const log: string[] = [];
+    const a = standIn("a", log);
+    const b = standIn("b", log);
+    const pool = new EmbeddedConnections([a.connection, b.connection] as unknown as ChdbConnection[]);
+    const connection = pool.asConnection();
+
+    // Act: two at once, then one more while both run, then one after they finished.
+    const first = connection.query({ query: "1" } as never);
+    const second = connection.insert({ query: "2" } as never);
+    const third = connection.command({ query: "3" } as never);
+    a.finishAll();
+    b.finishAll();
+    const results = await Promise.all([first, second, third]);
+    const fourth = connection.exec({ query: "4" } as never);
+    a.finishAll();
+
+    // Assess
+    expect(log).toEqual(["a query 1", "b insert 2", "a command 3", "a exec 4"]);
+    expect(results).toEqual(["a:1", "b:2", "a:3"]);
+    expect(await fourth).toBe("a:4");
+    expect(connection.connectionName).toBe("a");
+  });
+
+  it("closes every connection when the client closes", async () => {
+    const log: string[] = [];
+    const a = standIn("a", log);
+    const b = standIn("b", log);
+    await new EmbeddedConnections([a.connection, b.connection] as unknown as ChdbConnection[])
+      .asConnection()
+      .close();
+    expect([a.connection.closed, b.connection.closed]).toEqual([true, true]);
+  });
+
+  it("needs at least one connection", () => {
+    expect(() => new EmbeddedConnections([])).toThrow(/at least one connection/);
+  });
+});
