@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import type { ChdbConnection } from "chdb/connection";
 import { describe, expect, it } from "vitest";
 import { EmbeddedConnections } from "#shared/clickhouse/embedded.ts";
@@ -20,6 +21,13 @@ function standIn(name: string, log: string[]) {
     insert: statement("insert"),
     exec: statement("exec"),
     ping: statement("ping"),
+    raw: [] as unknown[],
+    chdb: {
+      async rawInsert(params: { values: Buffer }) {
+        connection.raw.push({ ...params, values: params.values.toString() });
+        return { rowsWritten: 2, bytesWritten: 10, bytesSent: 10, elapsed: 0.5 };
+      },
+    },
     closed: false,
     async close() {
       connection.closed = true;
@@ -53,6 +61,43 @@ describe("embedded connections", () => {
     expect(results).toEqual(["a:1", "b:2", "a:3"]);
     expect(await fourth).toBe("a:4");
     expect(connection.connectionName).toBe("a");
+  });
+
+  it("hands inserts of text formats to chDB as bytes, with their settings in the statement", async () => {
+    // Prepare
+    const log: string[] = [];
+    const a = standIn("a", log);
+    const connection = new EmbeddedConnections([a.connection] as unknown as ChdbConnection[]).asConnection();
+
+    // Act
+    const result = await connection.insert({
+      query: "INSERT INTO silver.session_positions (event_id, lat) FORMAT CSV",
+      values: Readable.from([Buffer.from('"e1",1\n'), Buffer.from('"e2",2\n')], { objectMode: false }),
+      clickhouse_settings: {
+        insert_deduplication_token: "t-1",
+        wait_end_of_query: 1,
+        async_insert: undefined,
+      },
+    } as never);
+    const plain = connection.insert({
+      query: "INSERT INTO t FORMAT Parquet",
+      values: Readable.from([]),
+    } as never);
+    a.finishAll();
+    await plain;
+
+    // Assess
+    expect(a.connection.raw).toEqual([
+      {
+        table: "silver.session_positions",
+        columns: ["event_id", "lat"],
+        format: "CSV",
+        values: '"e1",1\n"e2",2\n',
+        settings: { insert_deduplication_token: "t-1" },
+      },
+    ]);
+    expect(result.summary?.written_rows).toBe("2");
+    expect(log).toEqual(["a insert INSERT INTO t FORMAT Parquet"]);
   });
 
   it("closes every connection when the client closes", async () => {
