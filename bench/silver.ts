@@ -117,7 +117,7 @@ if (!isMainThread && (workerData as { role?: string } | undefined)?.role === "si
 
 /**
  * Wraps the client's insert to measure how much of the wall time at least one insert was running: near
- * 100 % means ClickHouse (which runs one statement at a time in-process) is the limit, not Jupiter.
+ * 100 % means ClickHouse (at most two statements at a time in-process, decision 015) is the limit.
  */
 function traceInserts(clickhouse: ClickHouseClient) {
   const insert = clickhouse.insert.bind(clickhouse);
