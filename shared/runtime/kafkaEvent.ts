@@ -200,7 +200,8 @@ export function recordPayloadBytes(record: ConsumedRecord): number {
   let headers = 0;
   for (const name in record.headers) {
     // {"name":[…]} and the comma between headers.
-    size += (headers++ === 0 ? 0 : 1) + 1 + jsonNameLength(name) + 1 + byteArrayLength(record.headers[name]!) + 1;
+    size +=
+      (headers++ === 0 ? 0 : 1) + 1 + jsonNameLength(name) + 1 + byteArrayLength(record.headers[name]!) + 1;
   }
   // The comma before the record, and a group of its own: "topic-partition":[ ] and the comma before it.
   return size + 1 + (topic + 1 + partition) + 4;

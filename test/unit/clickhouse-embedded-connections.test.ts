@@ -34,7 +34,12 @@ function standIn(name: string, log: string[]) {
       log.push(`${name} close`);
     },
   };
-  return { connection, finishAll: () => pending.splice(0).forEach((finish) => finish()) };
+  return {
+    connection,
+    finishAll: () => {
+      for (const finish of pending.splice(0)) finish();
+    },
+  };
 }
 
 describe("embedded connections", () => {
