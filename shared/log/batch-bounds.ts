@@ -31,6 +31,11 @@ export class BatchBounds {
     this.bytesOf = options.recordBytes ?? recordBytes;
   }
 
+  /** Whether batches are bounded by bytes (and `fit` counts them). */
+  get measuresBytes(): boolean {
+    return this.maxBytes !== Number.POSITIVE_INFINITY;
+  }
+
   /**
    * How many of `records` (from `start`) join a batch that already holds `held` records of `heldBytes`
    * bytes: as many as fit both bounds, and at least one when the batch is empty. Returns the count and the

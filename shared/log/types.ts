@@ -37,6 +37,8 @@ export interface RecordBatch {
   records: ConsumedRecord[];
   /** The batch reached `maxBatchSize` or `maxBatchBytes`: waiting for more records would not add any. */
   full?: boolean;
+  /** The batch's size by the consumer's `recordBytes`, when it bounds batches by `maxBatchBytes`. */
+  bytes?: number;
 }
 
 export interface ConsumerOptions {

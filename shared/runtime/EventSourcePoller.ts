@@ -163,7 +163,10 @@ export class EventSourcePoller {
     }
     if (records.length === 0) return;
     if (!batch.full) await this.batchingWindow(records);
-    for (const chunk of chunkByPayload(records)) {
+    // The consumer counted the batch's payload (maxBatchBytes, recordPayloadBytes): within the budget it
+    // is one invocation as it is, and its records are not counted again.
+    const counted = batch.bytes !== undefined && batch.bytes <= PAYLOAD_BUDGET_BYTES;
+    for (const chunk of counted ? [records] : chunkByPayload(records)) {
       if (chunk.length === 1 && recordPayloadBytes(chunk[0]!) > MAX_PAYLOAD_BYTES) {
         await this.fail(chunk, "PayloadTooLarge", "record exceeds the 6 MB invocation payload", 0);
         continue;

@@ -172,6 +172,14 @@ function byteArrayLength(bytes: Uint8Array): number {
   return length;
 }
 
+/** Characters of a number in JSON: counted for safe integers, written out for anything else. */
+function decimalLength(value: number): number {
+  if (!Number.isSafeInteger(value)) return String(value).length;
+  let length = value < 0 ? 2 : 1;
+  for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) length++;
+  return length;
+}
+
 /** UTF-8 bytes of a header name as a JSON string (its quotes and escapes included), kept per name. */
 const jsonNameLengths = new Map<string, number>();
 function jsonNameLength(name: string): number {
@@ -190,9 +198,9 @@ function jsonNameLength(name: string): number {
  */
 export function recordPayloadBytes(record: ConsumedRecord): number {
   const topic = jsonNameLength(record.topic);
-  const partition = String(record.partition).length;
-  const offset = String(Number(record.offset)).length;
-  const timestamp = String(record.timestamp).length;
+  const partition = decimalLength(record.partition);
+  const offset = decimalLength(Number(record.offset));
+  const timestamp = decimalLength(record.timestamp);
   // {"topic":…,"partition":…,"offset":…,"timestamp":…,"timestampType":"CREATE_TIME","value":"…","headers":[…]}
   let size = 9 + topic + 13 + partition + 10 + offset + 13 + timestamp;
   size += 30 + 11 + base64Length(record.value?.length ?? 0) + 12 + 2;

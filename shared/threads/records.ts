@@ -35,24 +35,36 @@ export interface PackedRecords {
   headers: Record<string, PackedColumn>;
 }
 
-function packColumn(count: number, field: (i: number) => Buffer | null | undefined): PackedColumn {
-  let total = 0;
-  for (let i = 0; i < count; i++) total += field(i)?.length ?? 0;
-  const bytes = new Uint8Array(total);
-  const starts = new Int32Array(count + 1);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const value = field(i);
-    if (value === null || value === undefined) {
-      starts[i] = -1 - at;
-      continue;
-    }
-    starts[i] = at;
-    bytes.set(value, at);
-    at += value.length;
+/** A column being packed: its bytes so far, and each record's start (see {@link PackedColumn}). */
+class ColumnWriter {
+  readonly starts: Int32Array;
+  bytes: Uint8Array;
+  at = 0;
+
+  constructor(count: number, size: number) {
+    this.starts = new Int32Array(count + 1);
+    this.bytes = new Uint8Array(size);
   }
-  starts[count] = at;
-  return { bytes, starts };
+
+  put(i: number, value: Uint8Array | null | undefined): void {
+    if (value === null || value === undefined) {
+      this.starts[i] = -1 - this.at;
+      return;
+    }
+    this.starts[i] = this.at;
+    this.bytes.set(value, this.at);
+    this.at += value.length;
+  }
+
+  /** Record i has no value in this column (a header it lacks). */
+  absent(i: number): void {
+    this.starts[i] = -1 - this.at;
+  }
+
+  done(count: number): PackedColumn {
+    this.starts[count] = this.at;
+    return { bytes: this.bytes, starts: this.starts };
+  }
 }
 
 /** Where record i's field ends: the next record's start, whether that one is present or not. */
@@ -64,7 +76,11 @@ function columnView(column: PackedColumn, buffer: Buffer, i: number): Buffer | n
   return buffer.subarray(start, startOf(column.starts[i + 1]!));
 }
 
-/** Packs records; `transfer` lists the buffers to move (not copy) with postMessage. */
+/**
+ * Packs records; `transfer` lists the buffers to move (not copy) with postMessage. Two passes over the
+ * records: one sizes every column, one copies the bytes (this runs on the consuming thread for every record
+ * of every batch, docs/benchmarks.md).
+ */
 export function packRecords(records: readonly ThreadRecord[]): {
   packed: PackedRecords;
   transfer: ArrayBuffer[];
@@ -75,7 +91,9 @@ export function packRecords(records: readonly ThreadRecord[]): {
   const partitions = new Int32Array(count);
   const offsets = new Float64Array(count);
   const timestamps = new Float64Array(count);
-  const headerNames = new Set<string>();
+  let keyBytes = 0;
+  let valueBytes = 0;
+  const headerBytes = new Map<string, number>();
   for (let i = 0; i < count; i++) {
     const record = records[i]!;
     let t = topics.indexOf(record.topic);
@@ -84,10 +102,29 @@ export function packRecords(records: readonly ThreadRecord[]): {
     partitions[i] = record.partition;
     offsets[i] = record.offset;
     timestamps[i] = record.timestamp;
-    for (const name in record.headers) headerNames.add(name);
+    keyBytes += record.key?.length ?? 0;
+    valueBytes += record.value?.length ?? 0;
+    const headers = record.headers;
+    for (const name in headers) headerBytes.set(name, (headerBytes.get(name) ?? 0) + headers[name]!.length);
+  }
+  const keys = new ColumnWriter(count, keyBytes);
+  const values = new ColumnWriter(count, valueBytes);
+  const headerWriters = [...headerBytes].map(
+    ([name, size]) => [name, new ColumnWriter(count, size)] as const,
+  );
+  for (let i = 0; i < count; i++) {
+    const record = records[i]!;
+    keys.put(i, record.key);
+    values.put(i, record.value);
+    const headers = record.headers;
+    for (const [name, writer] of headerWriters) {
+      const value = headers[name];
+      if (value === undefined) writer.absent(i);
+      else writer.put(i, value);
+    }
   }
   const headers: Record<string, PackedColumn> = {};
-  for (const name of headerNames) headers[name] = packColumn(count, (i) => records[i]!.headers[name]);
+  for (const [name, writer] of headerWriters) headers[name] = writer.done(count);
   const packed: PackedRecords = {
     count,
     topics,
@@ -95,8 +132,8 @@ export function packRecords(records: readonly ThreadRecord[]): {
     partitions,
     offsets,
     timestamps,
-    keys: packColumn(count, (i) => records[i]!.key),
-    values: packColumn(count, (i) => records[i]!.value),
+    keys: keys.done(count),
+    values: values.done(count),
     headers,
   };
   const transfer: ArrayBuffer[] = [topicIndex, partitions, offsets, timestamps].map((a) => a.buffer);

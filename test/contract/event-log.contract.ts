@@ -253,6 +253,8 @@ export function describeEventLogContract(
         // The first batch had 25 records waiting: it is cut at three and full.
         expect(sizes[0]).toEqual([100, 100, 100]);
         expect(batches[0]!.full).toBe(true);
+        // Each batch says its size as the bound counted it.
+        expect(batches.map((b) => b.bytes)).toEqual(sizes.map((batch) => batch.reduce((a, b) => a + b, 0)));
       },
       testTimeoutMs,
     );
@@ -289,6 +291,8 @@ export function describeEventLogContract(
           expect(batch.topic).toBe(topic);
           expect(batch.records.length).toBeGreaterThan(0);
           expect(batch.records.length).toBeLessThanOrEqual(7);
+          // Not bounded by bytes: no size is counted.
+          expect(batch.bytes).toBeUndefined();
           for (const record of batch.records) expect(record.partition).toBe(batch.partition);
         }
         for (const partition of [0, 1, 2]) {

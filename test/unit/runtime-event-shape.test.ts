@@ -166,6 +166,26 @@ describe("Kafka event shape", () => {
     );
   });
 
+  it("counts numbers at every change of length exactly", () => {
+    const edges = [0, 9, 10, 99, 100, 999_999, 1_000_000, Number.MAX_SAFE_INTEGER];
+    for (const [i, offset] of edges.entries()) {
+      for (const timestamp of [-10, -9, -1, 0, 9, 10, 1_714_554_912_514]) {
+        const record: ConsumedRecord = {
+          topic: "sessions",
+          partition: edges[i % 4]!,
+          offset: String(offset),
+          timestamp,
+          key: null,
+          value: Buffer.from("v"),
+          headers: {},
+        };
+        const own = Buffer.byteLength(JSON.stringify(toEventRecord(record)));
+        const group = Buffer.byteLength(JSON.stringify(`sessions-${record.partition}`)) + 4;
+        expect(recordPayloadBytes(record), `${offset} ${timestamp}`).toBe(own + 1 + group);
+      }
+    }
+  });
+
   it("gives an in-process handler the log records, and a handler that replaces a value sees its own bytes", () => {
     // Prepare
     const expected = fixture("msk-sessions.json");

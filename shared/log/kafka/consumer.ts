@@ -164,7 +164,7 @@ export class KafkaLogConsumer implements LogConsumer {
     const all = batch.messages.map((message) => toRecord(topic, partition, message));
     for (let start = 0; start < all.length; ) {
       if (this.failure || !payload.isRunning() || payload.isStale()) return;
-      const { count } = this.bounds.fit(all, start, 0, 0);
+      const { count, bytes } = this.bounds.fit(all, start, 0, 0);
       const messages = batch.messages.slice(start, start + count);
       const records = all.slice(start, start + count);
       start += count;
@@ -174,6 +174,7 @@ export class KafkaLogConsumer implements LogConsumer {
           partition,
           records,
           full: count === this.bounds.maxRecords || start < all.length,
+          bytes: this.bounds.measuresBytes ? bytes : undefined,
         });
       } catch (error) {
         // Stop fetching this partition, commit nothing more, and leave; `done` rejects with the error.

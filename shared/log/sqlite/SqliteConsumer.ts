@@ -202,13 +202,14 @@ export class SqliteConsumer implements LogConsumer {
   private async deliverPartition(assignment: Assignment): Promise<boolean> {
     const position = this.positions.get(assignment.key);
     if (position === undefined) return false; // lost at the last heartbeat
-    const { records, full } = await this.fetch(assignment, position);
+    const { records, full, bytes } = await this.fetch(assignment, position);
     if (records.length === 0) return false;
     await this.options.eachBatch({
       topic: assignment.topic,
       partition: assignment.ref.partition,
       records,
       full,
+      bytes: this.bounds.measuresBytes ? bytes : undefined,
     });
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (this.context.store.commit(this.owner, assignment.ref, next, this.context.clock())) {
@@ -228,7 +229,7 @@ export class SqliteConsumer implements LogConsumer {
   private async fetch(
     assignment: Assignment,
     position: number,
-  ): Promise<{ records: ConsumedRecord[]; full: boolean }> {
+  ): Promise<{ records: ConsumedRecord[]; full: boolean; bytes: number }> {
     const records: ConsumedRecord[] = [];
     const { topic, ref } = assignment;
     const make = (
@@ -256,11 +257,11 @@ export class SqliteConsumer implements LogConsumer {
       for (let i = 0; i < fit.count; i++) records.push(slice[i]!);
       bytes = fit.bytes;
       // The rest of a slice past the byte bound is read again for the next batch.
-      if (fit.count < slice.length) return { records, full: true };
-      if (slice.length < want) return { records, full: false };
+      if (fit.count < slice.length) return { records, full: true, bytes };
+      if (slice.length < want) return { records, full: false, bytes };
       from = Number(slice[slice.length - 1]!.offset) + 1;
     }
-    return { records, full: true };
+    return { records, full: true, bytes };
   }
 
   private async waitForRecords(): Promise<void> {
