@@ -94,13 +94,15 @@ export class EmbeddedConnections {
     const pool = this;
     const first = this.connections[0]!;
     return new Proxy(first, {
-      get(target, property, receiver) {
+      get(target, property) {
         if (property === "close") return () => pool.close();
         if (property === "insert") {
           return (params: InsertParams) => pool.run((connection) => insertRaw(connection, params));
         }
-        const value = Reflect.get(target, property, receiver);
-        if (typeof value !== "function" || !DISPATCHED.has(property)) return value;
+        // Read on the connection itself: its getters and methods use private fields a proxy does not have.
+        const value = Reflect.get(target, property);
+        if (typeof value !== "function") return value;
+        if (!DISPATCHED.has(property)) return value.bind(target);
         return (...args: unknown[]) =>
           pool.run(
             (connection) =>
@@ -131,5 +133,5 @@ export class EmbeddedConnections {
   }
 }
 
-/** The Connection methods that run a statement. */
-const DISPATCHED = new Set<PropertyKey>(["query", "exec", "command", "insert", "ping"]);
+/** The Connection methods that run a statement (inserts have their own path). */
+const DISPATCHED = new Set<PropertyKey>(["query", "exec", "command", "ping"]);

@@ -115,6 +115,24 @@ describe("embedded connections", () => {
     expect([a.connection.closed, b.connection.closed]).toEqual([true, true]);
   });
 
+  it("reads the first connection's own properties on the connection itself (private fields work)", () => {
+    class WithPrivate {
+      #name = "first";
+      get serverName() {
+        return this.#name;
+      }
+      describe() {
+        return `connection ${this.#name}`;
+      }
+    }
+    const connection = new EmbeddedConnections([
+      new WithPrivate(),
+      new WithPrivate(),
+    ] as unknown as ChdbConnection[]).asConnection() as unknown as WithPrivate;
+    expect(connection.serverName).toBe("first");
+    expect(connection.describe()).toBe("connection first");
+  });
+
   it("needs at least one connection", () => {
     expect(() => new EmbeddedConnections([])).toThrow(/at least one connection/);
   });
