@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { SILVER_TABLES } from "#functions/jupiter/index.ts";
 import { chTime, loadModels, openGoldStore, runGold } from "#functions/uranus/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 
@@ -75,8 +76,10 @@ export async function generateSilver(
            plat + 99 * 0.0003 AS dlat, plon + 99 * 0.0001 AS dlon
     FROM (SELECT number AS s FROM numbers(${sessions}))`;
   await clickhouse.command({
-    query: `INSERT INTO sessions
-            SELECT ${uuidOf("5e551000", "s")}, ${uuidOf("de71ce00", "s % 50000")}, ${uuidOf("7e41c1e0", `s % ${vehicles}`)},
+    query: `INSERT INTO entities (entity, id, device_id, vehicle_id, order_id, vehicle_type, pickup_lat, pickup_lon,
+              dropoff_lat, dropoff_lon, started_at, promised_at, ended_at, first_event_at, last_event_at,
+              last_received_at, latest_status, last_position)
+            SELECT 'session', ${uuidOf("5e551000", "s")}, ${uuidOf("de71ce00", "s % 50000")}, ${uuidOf("7e41c1e0", `s % ${vehicles}`)},
                    ${uuidOf("0bde0000", "s")}, 'scooter', plat, plon, dlat, dlon, started,
                    started + toIntervalMinute(30), if(done, finished, NULL), started, last_at,
                    last_at + toIntervalSecond(1),
@@ -85,8 +88,10 @@ export async function generateSilver(
             FROM (${sessionRows})`,
   });
   await clickhouse.command({
-    query: `INSERT INTO orders
-            SELECT ${uuidOf("0bde0000", "s")}, ${uuidOf("5e551000", "s")}, ${uuidOf("de71ce00", "s % 50000")},
+    query: `INSERT INTO entities (entity, id, session_id, device_id, vehicle_id, pickup_lat, pickup_lon, dropoff_lat,
+              dropoff_lon, promised_at, created_at, picked_up_at, delivered_at, failed_at, cancelled_at, end_reason,
+              first_event_at, last_event_at, latest_status)
+            SELECT 'order', ${uuidOf("0bde0000", "s")}, ${uuidOf("5e551000", "s")}, ${uuidOf("de71ce00", "s % 50000")},
                    ${uuidOf("7e41c1e0", `s % ${vehicles}`)}, plat, plon, dlat, dlon, started + toIntervalMinute(30),
                    started, started + toIntervalMinute(3),
                    if(done AND final_status = 'completed', finished, NULL),
@@ -97,13 +102,13 @@ export async function generateSilver(
             FROM (${sessionRows})`,
   });
   await clickhouse.command({
-    query: `INSERT INTO vehicles
-            SELECT ${uuidOf("7e41c1e0", "v")}, 'scooter', min(started), max(last_at), max(tuple(last_at, plat, plon)),
+    query: `INSERT INTO entities (entity, id, vehicle_type, first_seen_at, last_seen_at, last_position, last_session)
+            SELECT 'vehicle', ${uuidOf("7e41c1e0", "v")}, 'scooter', min(started), max(last_at), max(tuple(last_at, plat, plon)),
                    max(tuple(last_at, toString(${uuidOf("5e551000", "s")}), toString(${uuidOf("de71ce00", "s % 50000")})))
             FROM (SELECT *, s % ${vehicles} AS v FROM (${sessionRows}))
             GROUP BY v`,
   });
-  await clickhouse.command({ query: "OPTIMIZE TABLE sessions FINAL" });
+  await clickhouse.command({ query: "OPTIMIZE TABLE entities FINAL" });
   return sessions;
 }
 
@@ -120,8 +125,8 @@ export async function landOneMinute(clickhouse: ClickHouseClient, sessions: numb
             FROM (SELECT number, ${first} + intDiv(number, 6) AS s, number % 6 AS k FROM numbers(${(sessions - first) * 6}))`,
   });
   await clickhouse.command({
-    query: `INSERT INTO sessions (session_id, last_event_at, last_received_at, first_event_at, latest_status, last_position)
-            SELECT ${uuidOf("5e551000", "s")}, ${now}, ${now}, ${now}, tuple(toDateTime64(0, 3, 'UTC'), 0, ''),
+    query: `INSERT INTO entities (entity, id, last_event_at, last_received_at, first_event_at, latest_status, last_position)
+            SELECT 'session', ${uuidOf("5e551000", "s")}, ${now}, ${now}, ${now}, tuple(toDateTime64(0, 3, 'UTC'), 0, ''),
                    tuple(${now}, 37.9505, 23.75)
             FROM (SELECT ${first} + number AS s FROM numbers(${sessions - first}))`,
   });
@@ -136,7 +141,7 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     for (const pings of sizes) {
-      for (const table of ["session_positions", "sessions", "orders", "vehicles", "uranus_runs"]) {
+      for (const table of [...SILVER_TABLES, "uranus_runs"]) {
         await clickhouse.command({ query: `TRUNCATE TABLE ${table}` });
       }
       for (const model of models) await clickhouse.command({ query: `DROP TABLE IF EXISTS ${model.name}` });

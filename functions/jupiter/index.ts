@@ -21,4 +21,4 @@ export {
 } from "./silver-batch.ts";
 export { type SilverEvent, toSilverEvent } from "./silver-event.ts";
 export { type SilverRows, STATUS_RANK, silverRows } from "./silver-rows.ts";
-export { openSilverStore, SILVER_MIGRATIONS_DIR } from "./store.ts";
+export { openSilverStore, SILVER_MIGRATIONS_DIR, SILVER_TABLES } from "./store.ts";

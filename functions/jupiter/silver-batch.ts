@@ -40,13 +40,16 @@ function csvStream(parts: readonly Uint8Array[]): Readable {
   });
 }
 
-const TABLES = [
-  "session_positions",
-  "sessions",
-  "orders",
-  "vehicles",
-] as const satisfies readonly (keyof SilverRows)[];
 const ENTITY_TABLES = ["sessions", "orders", "vehicles"] as const;
+
+/** A batch's merged entity rows as rows of the `entities` table: each keyed by its kind and id. */
+function entityRowsOf(rows: Pick<SilverRows, (typeof ENTITY_TABLES)[number]>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const row of rows.sessions) out.push({ entity: "session", id: row.session_id, ...row });
+  for (const row of rows.orders) out.push({ entity: "order", id: row.order_id, ...row });
+  for (const row of rows.vehicles) out.push({ entity: "vehicle", id: row.vehicle_id, ...row });
+  return out;
+}
 
 /**
  * Threads for Jupiter's batches (`threads` counts this one; unset: up to 2 cores), each with the transform
@@ -85,8 +88,9 @@ export function silverBatchToken(records: readonly SessionsRecord[]): string {
 
 /**
  * Turns one batch of `sessions` records into silver rows: records that fail the contract go to the dead
- * letter sink with their reasons, the rest are inserted with one insert per table. Throws when ClickHouse
- * or the sink fails; nothing is half-counted then, since a retry of the same batch is deduplicated.
+ * letter sink with their reasons, the rest are inserted with two inserts: positions, then the entity rows.
+ * Throws when ClickHouse or the sink fails; nothing is half-counted then, since a retry of the same batch
+ * is deduplicated.
  */
 export async function processSilverBatch(
   deps: SilverBatchDeps,
@@ -118,9 +122,8 @@ export async function processSilverBatch(
     ...entities,
   };
   const token = silverBatchToken(records);
-  const inserted = { session_positions: 0, sessions: 0, orders: 0, vehicles: 0 };
   const settings = { insert_deduplication_token: token };
-  const insert = async (table: (typeof TABLES)[number], count: number, write: () => Promise<unknown>) => {
+  const insert = async (table: string, count: number, write: () => Promise<unknown>) => {
     if (count === 0) return;
     try {
       await write();
@@ -130,7 +133,6 @@ export async function processSilverBatch(
         { cause: error },
       );
     }
-    inserted[table] = count;
   };
   // Positions first, so an entity never points at movements that are not there yet. The big table goes as
   // CSV: ClickHouse parses it about three times faster than JSONEachRow (docs/benchmarks.md).
@@ -145,21 +147,25 @@ export async function processSilverBatch(
       clickhouse_settings: { ...settings, input_format_parallel_parsing: 0 },
     }),
   );
-  // The entity tables are independent of each other: sent together, ClickHouse runs them back to back
-  // without waiting for this thread between them. Their few merged rows keep JSONEachRow for the tuples.
-  const entityInserts = ENTITY_TABLES.map((table) =>
-    insert(table, rows[table].length, () =>
-      deps.clickhouse.insert({
-        table,
-        values: rows[table] as unknown as Record<string, unknown>[],
-        format: "JSONEachRow",
-        clickhouse_settings: settings,
-      }),
-    ),
+  // Sessions, orders and vehicles share one table (decision 016): one insert for the three, since every
+  // insert costs the embedded store milliseconds whatever its size. Its few merged rows keep JSONEachRow for
+  // the tuples.
+  const entityRows = entityRowsOf(rows);
+  await insert("entities", entityRows.length, () =>
+    deps.clickhouse.insert({
+      table: "entities",
+      values: entityRows,
+      format: "JSONEachRow",
+      clickhouse_settings: settings,
+    }),
   );
-  const failed = (await Promise.allSettled(entityInserts)).find((r) => r.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
   // After the inserts: a failing sink fails the batch, and its retry re-inserts nothing.
   if (rejected.length > 0) await deps.deadLetter(rejected);
+  const inserted = {
+    session_positions: positions,
+    sessions: rows.sessions.length,
+    orders: rows.orders.length,
+    vehicles: rows.vehicles.length,
+  };
   return { records: records.length, inserted, deadLettered: rejected.length, token };
 }

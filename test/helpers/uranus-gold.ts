@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "aws-lambda";
-import { createJupiter, type SilverDeadLetter } from "#functions/jupiter/index.ts";
+import { createJupiter, SILVER_TABLES, type SilverDeadLetter } from "#functions/jupiter/index.ts";
 import { loadModels } from "#functions/uranus/models.ts";
 import { type GoldRunOptions, type GoldRunResult, runGold } from "#functions/uranus/runner.ts";
 import { openGoldStore } from "#functions/uranus/store.ts";
@@ -106,7 +106,7 @@ export async function openGoldTestStore(options: { dataDir?: string } = {}): Pro
       return rows<T>(`SELECT * FROM ${name} ORDER BY ${ORDER[name]}`);
     },
     async reset() {
-      for (const table of ["session_positions", "sessions", "orders", "vehicles", "uranus_runs"]) {
+      for (const table of [...SILVER_TABLES, "uranus_runs"]) {
         await clickhouse.command({ query: `TRUNCATE TABLE ${table}` });
       }
       for (const table of GOLD_TABLES) await clickhouse.command({ query: `DROP TABLE IF EXISTS ${table}` });

@@ -4,7 +4,12 @@ import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createJupiter, openSilverStore, type SilverDeadLetter } from "#functions/jupiter/index.ts";
+import {
+  createJupiter,
+  openSilverStore,
+  SILVER_TABLES,
+  type SilverDeadLetter,
+} from "#functions/jupiter/index.ts";
 import { SILVER_MIGRATIONS_DIR } from "#functions/jupiter/store.ts";
 import { applyMigrations, CLICKHOUSE_SETTINGS } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
@@ -80,7 +85,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const table of ["session_positions", "sessions", "orders", "vehicles"]) {
+  for (const table of SILVER_TABLES) {
     await clickhouse.command({ query: `TRUNCATE TABLE ${table}` });
   }
   deadLetters = [];
@@ -111,6 +116,7 @@ describe("silver store", () => {
     expect(await rows("SELECT scope, version, name FROM schema_migrations FINAL ORDER BY version")).toEqual([
       { scope: "silver", version: 1, name: "silver-tables" },
       { scope: "silver", version: 2, name: "silver-views" },
+      { scope: "silver", version: 3, name: "one-entity-table" },
     ]);
     expect(await rows("SELECT currentDatabase() AS db")).toEqual([{ db: "packetpulse" }]);
   });
@@ -509,7 +515,7 @@ describe("a batch shared by worker threads", () => {
       silver: await snapshot(),
       deadLetters: deadLetters.map((d) => [d.record.offset, d.issues]),
     };
-    for (const table of ["session_positions", "sessions", "orders", "vehicles"]) {
+    for (const table of SILVER_TABLES) {
       await clickhouse.command({ query: `TRUNCATE TABLE ${table}` });
     }
     deadLetters = [];
