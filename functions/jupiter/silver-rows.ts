@@ -29,14 +29,17 @@ export interface SessionPositionRow {
   v1_status: string | null;
 }
 
-/** The columns of a {@link SessionPositionRow}, in the order {@link positionsCsv} writes them. */
+/**
+ * The columns Jupiter writes of a {@link SessionPositionRow}, in the order {@link positionsCsv} writes them.
+ * `source` is not among them: ClickHouse fills it from `v1_status` (migration 004), which saves it parsing
+ * a LowCardinality column for every row.
+ */
 export const POSITION_COLUMNS = [
   "event_id",
   "session_id",
   "device_id",
   "vehicle_id",
   "order_id",
-  "source",
   "occurred_at",
   "received_at",
   "lat",
@@ -58,7 +61,7 @@ function csvField(value: string | number | null): string {
 export function positionsCsv(rows: readonly SessionPositionRow[]): string {
   let out = "";
   for (const row of rows) {
-    out += `${csvField(row.event_id)},${csvField(row.session_id)},${csvField(row.device_id)},${csvField(row.vehicle_id)},${csvField(row.order_id)},${csvField(row.source)},${csvField(row.occurred_at)},${csvField(row.received_at)},${csvField(row.lat)},${csvField(row.lon)},${csvField(row.speed_kmh)},${csvField(row.heading_deg)},${csvField(row.accuracy_m)},${csvField(row.v1_status)}\n`;
+    out += `${csvField(row.event_id)},${csvField(row.session_id)},${csvField(row.device_id)},${csvField(row.vehicle_id)},${csvField(row.order_id)},${csvField(row.occurred_at)},${csvField(row.received_at)},${csvField(row.lat)},${csvField(row.lon)},${csvField(row.speed_kmh)},${csvField(row.heading_deg)},${csvField(row.accuracy_m)},${csvField(row.v1_status)}\n`;
   }
   return out;
 }
@@ -406,10 +409,10 @@ function foldVehicle(a: VehicleRow, event: SilverEvent, at: Iso): void {
 /** The CSV line of a position row ({@link positionsCsv}'s format), straight from the event. */
 function positionLine(event: SilverEvent, at: Iso, receivedAt: Iso): string | undefined {
   if (event.kind !== "location_ping" && event.kind !== "v1_message") return undefined;
-  // Ids are validated UUIDs, sources and statuses are contract enums and times are ISO strings: none can hold
+  // Ids are validated UUIDs, statuses are contract enums and times are ISO strings: none can hold
   // a quote, so they are quoted without escaping.
   const ids = `"${event.eventId}","${event.sessionId}","${event.deviceId}","${event.vehicleId}","${event.orderId}"`;
-  const where = `"${event.kind}","${at}","${receivedAt}",${event.position.lat},${event.position.lon}`;
+  const where = `"${at}","${receivedAt}",${event.position.lat},${event.position.lon}`;
   return event.kind === "location_ping"
     ? `${ids},${where},${event.speedKmh},${event.headingDeg},${event.accuracyM},\\N\n`
     : `${ids},${where},\\N,\\N,\\N,"${event.status}"\n`;

@@ -9,8 +9,9 @@ import { readMigrations } from "#shared/clickhouse/migrations.ts";
 import { loadConfig } from "#shared/config/index.ts";
 
 /**
- * Migration 003 on a store made before it: the rows of the three entity tables of 001 are moved into
- * `entities`, and the views that replace the tables show the same rows. Embedded chDB, a store of its own
+ * Migrations 003 and 004 on a store made before them: the rows of the three entity tables of 001 are moved
+ * into `entities`, the views that replace the tables show the same rows, and positions keep their source
+ * and v1 status. Embedded chDB, a store of its own
  * (one folder per process).
  */
 
@@ -36,6 +37,8 @@ async function silverAsRead() {
   };
 }
 
+const positions = () => rows("SELECT event_id, source, v1_status FROM session_positions ORDER BY event_id");
+
 async function merged() {
   return {
     sessions_current: await rows("SELECT * FROM sessions_current ORDER BY session_id"),
@@ -60,8 +63,8 @@ afterAll(async () => {
   rmSync(before003, { recursive: true, force: true });
 });
 
-describe("silver migration 003 (one entity table)", () => {
-  it("moves a store's sessions, orders and vehicles into `entities`, and the views read the same rows", async () => {
+describe("silver migrations 003 (one entity table) and 004 (position status columns)", () => {
+  it("moves a store's sessions, orders and vehicles into `entities`, keeps its positions' source and status, and the views read the same rows", async () => {
     // Prepare: a store at migration 002, with two partial rows per entity, as two batches leave them.
     await applyMigrations(clickhouse, { directory: before003, scope: "silver" });
     for (const [first, last, status] of <[string, string, string][]>[
@@ -90,6 +93,16 @@ describe("silver migration 003 (one entity table)", () => {
                   ('${last}', 37.98, 23.72), ('${last}', '${SESSION}', '${DEVICE}'))`,
       });
     }
+    // Two positions as Jupiter wrote them before migration 004: a v2 ping and a v1 message.
+    await clickhouse.command({
+      query: `INSERT INTO session_positions (event_id, session_id, device_id, vehicle_id, order_id, source,
+                occurred_at, received_at, lat, lon, speed_kmh, heading_deg, accuracy_m, v1_status)
+              VALUES ('e0000000-0000-4000-8000-000000000001', '${SESSION}', '${DEVICE}', '${VEHICLE}', '${ORDER}',
+                'location_ping', '2024-05-01 08:01:00', '2024-05-01 08:01:01', 37.98, 23.72, 21.5, 90, 5, NULL),
+                ('e0000000-0000-4000-8000-000000000002', '${SESSION}', '${DEVICE}', '${VEHICLE}', '${ORDER}',
+                'v1_message', '2024-05-01 08:02:00', '2024-05-01 08:02:01', 37.99, 23.73, NULL, NULL, NULL, 'en_route')`,
+    });
+    const positionsBefore = await positions();
     const before = await silverAsRead();
     expect(before.sessions).toHaveLength(2);
     expect(before.orders).toHaveLength(2);
@@ -105,7 +118,10 @@ describe("silver migration 003 (one entity table)", () => {
     const applied = await applyMigrations(clickhouse, { directory: SILVER_MIGRATIONS_DIR, scope: "silver" });
 
     // Assess: the tables are views now, over one table that holds every row, and they read as before.
-    expect(applied).toEqual([{ version: 3, name: "one-entity-table" }]);
+    expect(applied).toEqual([
+      { version: 3, name: "one-entity-table" },
+      { version: 4, name: "positions-status-columns" },
+    ]);
     expect(
       await rows(
         "SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name IN ('entities', 'sessions', 'orders', 'vehicles') ORDER BY name",
@@ -116,6 +132,34 @@ describe("silver migration 003 (one entity table)", () => {
       { name: "sessions", engine: "View" },
       { name: "vehicles", engine: "View" },
     ]);
+    // Migration 004: the positions read as before, v1_status is a plain Nullable(String), and source is
+    // filled from it when an insert leaves it out.
+    expect(await positions()).toEqual(positionsBefore);
+    expect(
+      await rows(
+        "SELECT name, type, default_expression FROM system.columns WHERE database = currentDatabase() AND table = 'session_positions' AND name IN ('source', 'v1_status') ORDER BY name",
+      ),
+    ).toEqual([
+      {
+        name: "source",
+        type: "LowCardinality(String)",
+        default_expression: "if(v1_status IS NULL, 'location_ping', 'v1_message')",
+      },
+      { name: "v1_status", type: "Nullable(String)", default_expression: "" },
+    ]);
+    await clickhouse.command({
+      query: `INSERT INTO session_positions (event_id, session_id, device_id, vehicle_id, order_id, occurred_at,
+                received_at, lat, lon, v1_status)
+              VALUES ('e0000000-0000-4000-8000-000000000003', '${SESSION}', '${DEVICE}', '${VEHICLE}', '${ORDER}',
+                '2024-05-01 08:03:00', '2024-05-01 08:03:01', 37.97, 23.71, NULL),
+                ('e0000000-0000-4000-8000-000000000004', '${SESSION}', '${DEVICE}', '${VEHICLE}', '${ORDER}',
+                '2024-05-01 08:04:00', '2024-05-01 08:04:01', 37.96, 23.70, 'completed')`,
+    });
+    expect((await positions()).slice(2)).toEqual([
+      { event_id: "e0000000-0000-4000-8000-000000000003", source: "location_ping", v1_status: null },
+      { event_id: "e0000000-0000-4000-8000-000000000004", source: "v1_message", v1_status: "completed" },
+    ]);
+
     // The copy is one insert, and ClickHouse merges rows of one key within an insert, as a background
     // merge would have: one partial row per entity, with what the two had.
     expect(await rows("SELECT entity, count() AS n FROM entities GROUP BY entity ORDER BY entity")).toEqual([

@@ -117,6 +117,7 @@ describe("silver store", () => {
       { scope: "silver", version: 1, name: "silver-tables" },
       { scope: "silver", version: 2, name: "silver-views" },
       { scope: "silver", version: 3, name: "one-entity-table" },
+      { scope: "silver", version: 4, name: "positions-status-columns" },
     ]);
     expect(await rows("SELECT currentDatabase() AS db")).toEqual([{ db: "packetpulse" }]);
   });
