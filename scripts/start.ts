@@ -10,11 +10,12 @@ import {
 } from "#functions/uranus/index.ts";
 import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { startVenusServer } from "#functions/venus/server.ts";
-import { loadConfig } from "#shared/config/index.ts";
+import { DEVELOPMENT_API_KEY, loadConfig, requireOwnApiKey } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
+import { installProcessGuard } from "./process-guard.ts";
 import { startSchedules } from "./schedules.ts";
 
 /**
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
+  requireOwnApiKey(config);
+  // Whatever escapes a connection's or a function's own error handling is logged here; the platform goes on.
+  installProcessGuard();
   // Shutdown steps, newest first. Signals are handled from the start, so a stop during start-up
   // (a slow embedded ClickHouse, say) still closes what is already open.
   const shutdown: (() => Promise<void>)[] = [];
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
     log,
     host: config.venus.host,
     port: config.venus.port,
+    limits: config.venus.serverLimits,
   });
   const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
   shutdown.push(() => monitor.stop());
@@ -85,7 +90,13 @@ async function main(): Promise<void> {
       ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}`
       : config.dataDir;
   console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
-  console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
+  const healthHost = server.url.slice("ws://".length, server.url.lastIndexOf(":"));
+  console.log(`  Venus  ${server.url}   health: http://${healthHost}:${server.port}/health`);
+  if (config.venus.apiKeyIsDefault) {
+    console.log(
+      `  API key: the development default (${DEVELOPMENT_API_KEY}); set API_KEY to your own outside development`,
+    );
+  }
   if (!started()) return;
 
   // Silver and gold share one ClickHouse client: embedded chDB binds its data folder to one process, and

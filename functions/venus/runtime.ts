@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { PacketPulseConfig } from "#shared/config/index.ts";
+import { type PacketPulseConfig, requireOwnApiKey } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import type { EventLog } from "#shared/log/types.ts";
 import { type ConnectionStore, DynamoConnectionStore, SqliteConnectionStore } from "./connection-store.ts";
@@ -30,13 +30,20 @@ export async function openVenusRuntime(
   config: PacketPulseConfig,
   shared?: { log?: EventLog },
 ): Promise<VenusRuntime> {
+  requireOwnApiKey(config);
   const log = shared?.log ?? (await openEventLog(config));
   await log.ensureTopics([
     { topic: config.topics.sessions, partitions: config.topics.partitions },
     { topic: config.topics.deadLetter, partitions: config.topics.partitions },
   ]);
   const connections = await openConnectionStore(config);
-  const venus = new Venus({ log, connections, apiKey: config.venus.apiKey, topics: config.topics });
+  const venus = new Venus({
+    log,
+    connections,
+    apiKey: config.venus.apiKey,
+    topics: config.topics,
+    limits: config.venus.limits,
+  });
   return {
     venus,
     log,

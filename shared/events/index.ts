@@ -59,4 +59,4 @@ export {
   type V2EventType,
   v2EventSchema,
 } from "./v2.ts";
-export { type ValidateOptions, validateV1, validateV2 } from "./validate.ts";
+export { exceedsDepth, type ValidateOptions, validateV1, validateV2 } from "./validate.ts";

@@ -46,7 +46,7 @@ describe("Venus under serverless offline", () => {
 
     // Assess
     expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
-    expect(acknowledged).toBe('{"success":true,"message":"Data sent to Kafka"}');
+    expect(acknowledged).toBe('{"success":true,"message":"Data received"}');
     expect(rejected.success).toBe(false);
     expect(rejected.message).toContain("current_lon");
     const log = await openEventLog(loadConfig(env));
