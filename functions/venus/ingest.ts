@@ -82,8 +82,6 @@ export interface FrameOutcome {
    * whose events are mostly rejected.
    */
   close?: { code: number; reason: string };
-  /** Events the frame held and how many were rejected (a frame that is not an event counts as one). */
-  counted?: { events: number; rejected: number };
 }
 
 export interface VenusStats {
@@ -166,6 +164,8 @@ export class Venus {
   readonly #apiKeyDigest: Buffer;
   readonly #authFailures: AuthFailureLimiter;
   readonly #rejections = new Map<string, RejectionWindow>();
+  /** Connections to close once their current frames are answered, with the close code and reason. */
+  readonly #closing = new Map<string, { code: number; reason: string }>();
   /** Names of the fields v1 devices added, with how many accepted events carried each. */
   readonly #extraFields = new Map<string, number>();
   #errorSequence = 0;
@@ -227,6 +227,7 @@ export class Venus {
   async disconnect(connectionId: string): Promise<void> {
     this.#states.delete(connectionId);
     this.#rejections.delete(connectionId);
+    this.#closing.delete(connectionId);
     await this.#options.connections.delete(connectionId);
   }
 
@@ -265,11 +266,21 @@ export class Venus {
    */
   receive(connectionId: string, frame: string): Promise<FrameOutcome> {
     this.stats.framesReceived += 1;
+    const closing = this.#closing.get(connectionId);
+    if (closing) {
+      // Decided by an earlier frame: this one is not read (see #tally).
+      const message = `Connection closing: ${closing.reason}; this frame was not read`;
+      const v2 = this.#states.get(connectionId)?.protocol === "v2";
+      return Promise.resolve({
+        reply: v2 ? v2Error("invalid_frame", message) : v1Replies.rejected(message),
+        close: closing,
+      });
+    }
     let outcome: Promise<FrameOutcome>;
     try {
       const cached = this.#states.get(connectionId);
       outcome = cached
-        ? this.#handle(cached, frame)
+        ? this.#handleAndJudge(cached, frame)
         : this.#options.connections.get(connectionId).then((stored) => {
             const state: ConnectionState = stored ?? {
               connectionId,
@@ -279,14 +290,12 @@ export class Venus {
               sourceIp: "",
             };
             if (stored) this.#states.set(connectionId, stored);
-            return this.#handle(state, frame);
+            return this.#handleAndJudge(state, frame);
           });
     } catch (error) {
       outcome = Promise.reject(error);
     }
-    return outcome
-      .then((result) => this.#judgeRejections(connectionId, result))
-      .catch((error: unknown) => this.#internalError(connectionId, error));
+    return outcome.catch((error: unknown) => this.#internalError(connectionId, error));
   }
 
   /**
@@ -304,12 +313,14 @@ export class Venus {
     return { reply: v2 ? v2Error("internal_error", message) : v1Replies.rejected(message) };
   }
 
-  /** Counts a frame's events in its connection's window, and closes a connection that sends mostly rejects. */
-  #judgeRejections(connectionId: string, outcome: FrameOutcome): FrameOutcome {
-    const { events = 0, rejected = 0 } = outcome.counted ?? {};
-    if (events === 0 || outcome.close) return outcome;
+  /**
+   * Counts a frame's events in its connection's window, called in the frame's synchronous part (before its
+   * appends), so a connection that crosses the limit has its later frames refused unread: a client that
+   * sends mostly rejected events cannot fill the dead-letter topic faster than Venus decides to stop it.
+   */
+  #tally(connectionId: string, events: number, rejected: number): void {
     const { rejectionWindow, rejectionCloseRatio } = this.#limits;
-    if (rejectionCloseRatio >= 1) return outcome;
+    if (rejectionCloseRatio >= 1 || events === 0) return;
     let window = this.#rejections.get(connectionId);
     if (window === undefined) {
       window = { events: 0, rejected: 0 };
@@ -317,22 +328,29 @@ export class Venus {
     }
     window.events += events;
     window.rejected += rejected;
-    const limit = Math.ceil(rejectionWindow * rejectionCloseRatio);
-    if (window.rejected >= limit) {
+    if (window.rejected >= Math.ceil(rejectionWindow * rejectionCloseRatio)) {
       this.stats.connectionsClosedForRejections += 1;
       const reason = `${window.rejected} of the last ${window.events} events were rejected`;
       this.#logger.warn(`venus: closing connection ${connectionId}: ${reason}`);
       this.#rejections.delete(connectionId);
-      return {
-        ...outcome,
-        close: { code: CLOSE_POLICY_VIOLATION, reason: `Too many rejected events: ${reason}` },
-      };
-    }
-    if (window.events >= rejectionWindow) {
+      this.#closing.set(connectionId, {
+        code: CLOSE_POLICY_VIOLATION,
+        reason: `Too many rejected events: ${reason}`,
+      });
+    } else if (window.events >= rejectionWindow) {
       window.events = 0;
       window.rejected = 0;
     }
-    return outcome;
+  }
+
+  /**
+   * Handles the frame; when its synchronous part made the connection's events cross the rejection limit
+   * (see {@link #tally}), its reply carries the close. Earlier frames still in flight keep theirs without.
+   */
+  #handleAndJudge(state: ConnectionState, frame: string): Promise<FrameOutcome> {
+    const outcome = this.#handle(state, frame);
+    const close = this.#closing.get(state.connectionId);
+    return close ? outcome.then((result) => (result.close ? result : { ...result, close })) : outcome;
   }
 
   async #handle(state: ConnectionState, frame: string): Promise<FrameOutcome> {
@@ -341,10 +359,8 @@ export class Venus {
     if (byteLength > MAX_FRAME_BYTES) {
       this.stats.framesRejected += 1;
       const message = frameTooLargeMessage(byteLength);
-      return {
-        reply: v2 ? v2Error("frame_too_large", message) : v1Replies.rejected(message),
-        counted: { events: 1, rejected: 1 },
-      };
+      this.#tally(state.connectionId, 1, 1);
+      return { reply: v2 ? v2Error("frame_too_large", message) : v1Replies.rejected(message) };
     }
     let parsed: unknown;
     try {
@@ -359,6 +375,7 @@ export class Venus {
     if (parsed.type === "authentication") return this.#authenticate(state, parsed);
     if (!state.authenticated) {
       this.stats.framesRejected += 1;
+      this.#tally(state.connectionId, 1, 1);
       const message =
         'Not authenticated: send {"type":"authentication","api_key":"..."} first, or connect with an x-api-key header';
       return { reply: v2 ? v2Error("not_authenticated", message) : v1Replies.rejected(message) };
@@ -392,6 +409,7 @@ export class Venus {
     const result = validateV1(message, { now: new Date(receivedAt), byteLength });
     if (!result.ok) {
       this.stats.eventsRejected += 1;
+      this.#tally(state.connectionId, 1, 1);
       const reason = `Invalid data: ${describeIssues(result.issues)}`;
       try {
         await this.#deadLetter(state, receivedAt, [
@@ -400,9 +418,10 @@ export class Venus {
       } catch (error) {
         return { reply: v1Replies.rejected(this.#unavailable(error)) };
       }
-      return { reply: v1Replies.rejected(reason), counted: { events: 1, rejected: 1 } };
+      return { reply: v1Replies.rejected(reason) };
     }
     const event = result.value;
+    this.#tally(state.connectionId, 1, 0);
     this.#countExtraFields(message);
     const record: LogRecordInput = {
       key: event.device_id,
@@ -416,7 +435,7 @@ export class Venus {
       return { reply: v1Replies.rejected(this.#unavailable(error)) };
     }
     this.stats.eventsAccepted += 1;
-    return { reply: v1Replies.accepted, counted: { events: 1, rejected: 0 } };
+    return { reply: v1Replies.accepted };
   }
 
   /** Counts the fields an accepted v1 message carried besides the 12 (the original devices add two). */
@@ -496,6 +515,8 @@ export class Venus {
       };
       rejected.push(this.#dead(frame, state.connectionId, [issue], 2));
     }
+    const rejectedEvents = results.length - accepted.length;
+    this.#tally(state.connectionId, results.length, rejectedEvents);
     try {
       await Promise.all([
         accepted.length > 0 ? this.#options.log.append(this.#options.topics.sessions, accepted) : undefined,
@@ -504,13 +525,9 @@ export class Venus {
     } catch (error) {
       return { reply: v2Error("log_unavailable", this.#unavailable(error), batchId as string) };
     }
-    const rejectedEvents = results.length - accepted.length;
     this.stats.eventsAccepted += accepted.length;
     this.stats.eventsRejected += rejectedEvents;
-    return {
-      reply: v2Ack(batchId as string, results),
-      counted: { events: results.length, rejected: rejectedEvents },
-    };
+    return { reply: v2Ack(batchId as string, results) };
   }
 
   /** A frame that is not an event at all: kept in the dead-letter topic when the sender is authenticated. */
@@ -522,12 +539,12 @@ export class Venus {
     batchId?: string,
   ): Promise<FrameOutcome> {
     this.stats.framesRejected += 1;
+    this.#tally(state.connectionId, 1, 1);
     const v2 = state.protocol === "v2";
     const reply = v2
       ? v2Error(rule === "invalid_frame" ? "invalid_frame" : "malformed_json", message, batchId)
       : v1Replies.rejected(message);
-    const counted = { events: 1, rejected: 1 };
-    if (!state.authenticated) return { reply, counted };
+    if (!state.authenticated) return { reply };
     try {
       const issue: ValidationIssue = { field: "(frame)", rule, message };
       await this.#deadLetter(state, this.#now(), [
@@ -539,7 +556,7 @@ export class Venus {
         reply: v2 ? v2Error("log_unavailable", unavailable, batchId) : v1Replies.rejected(unavailable),
       };
     }
-    return { reply, counted };
+    return { reply };
   }
 
   #dead(value: string, key: unknown, issues: ValidationIssue[], schemaVersion: 1 | 2): DeadLetter {

@@ -81,7 +81,7 @@ function refuseUpgrade(
 }
 
 function closeFirmly(ws: WebSocket, code: number, reason: string): void {
-  if (ws.readyState === ws.CLOSED) return;
+  if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) return;
   // A close reason is at most 123 bytes (RFC 6455 §5.5: control frames carry 125 bytes with the code).
   ws.close(
     code,
@@ -126,7 +126,12 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
     else perAddress.delete(address);
   };
 
-  const serve = (ws: WebSocket, connectionId: string, v1: boolean) => {
+  const serve = (ws: WebSocket, connectionId: string, v1: boolean, address: string) => {
+    /** Closes for a reason of this front end's own, and says so on the server's side. */
+    const closeForPolicy = (reason: string) => {
+      console.warn(`venus: closing connection ${connectionId} from ${address}: ${reason}`);
+      closeFirmly(ws, CLOSE_POLICY_VIOLATION, reason);
+    };
     // Replies go out in frame order even though appends of later frames may finish first.
     let replies: Promise<void> = Promise.resolve();
     let stallTimer: NodeJS.Timeout | undefined;
@@ -134,8 +139,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
       if (ws.isPaused) return;
       ws.pause();
       stallTimer = setTimeout(() => {
-        const reason = `Replies not read for ${Math.round(limits.replyStallCloseMs / 1000)} s`;
-        closeFirmly(ws, CLOSE_POLICY_VIOLATION, reason);
+        closeForPolicy(`Replies not read for ${Math.round(limits.replyStallCloseMs / 1000)} s`);
       }, limits.replyStallCloseMs);
       stallTimer.unref();
     };
@@ -148,8 +152,9 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
     const send = (reply: string) => {
       ws.send(reply, () => resume());
       if (ws.bufferedAmount > limits.replyBufferCloseBytes) {
-        const reason = `${ws.bufferedAmount} bytes of replies not read (limit ${limits.replyBufferCloseBytes})`;
-        closeFirmly(ws, CLOSE_POLICY_VIOLATION, `Replies not read: ${reason}`);
+        closeForPolicy(
+          `Replies not read: ${ws.bufferedAmount} bytes unsent (limit ${limits.replyBufferCloseBytes})`,
+        );
       } else if (ws.bufferedAmount > limits.replyBufferPauseBytes) {
         pause();
       }
@@ -160,7 +165,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
           const seconds = Math.round(limits.authTimeoutMs / 1000);
           const message = `Authentication timeout: no authentication frame within ${seconds} s`;
           send(v1Replies.authenticationRefused(message));
-          closeFirmly(ws, CLOSE_POLICY_VIOLATION, message);
+          closeForPolicy(message);
         }, limits.authTimeoutMs)
       : undefined;
     authTimer?.unref();
@@ -247,7 +252,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
       const v1 = !venus.isAuthenticated(connectionId);
       wss.handleUpgrade(request, socket, head, (ws) => {
         ws.once("close", () => release(address));
-        serve(ws, connectionId, v1);
+        serve(ws, connectionId, v1, address);
       });
     } catch (error) {
       if (counted) release(address);

@@ -42,6 +42,8 @@ export {
   type AcceptedEvent,
   DEAD_LETTER_HEADERS,
   deadLetterHeaders,
+  errorReasonHeader,
+  MAX_ERROR_REASON_BYTES,
   SESSIONS_HEADERS,
   sessionsRecordHeaders,
 } from "./kafka.ts";
