@@ -1,6 +1,7 @@
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import middy from "@middy/core";
@@ -61,12 +62,18 @@ function managementClientConfig(event: WebsocketEvent) {
   };
 }
 
+/**
+ * Sends the reply and closes the connection. A client that is already gone (410 GoneException from the
+ * @connections API) needs neither: that is the outcome wanted, not an error of this frame.
+ */
 async function closeWithReply(event: WebsocketEvent, reply: string): Promise<void> {
   const client = new ApiGatewayManagementApiClient(managementClientConfig(event));
   const ConnectionId = event.requestContext.connectionId;
   try {
     await client.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from(reply) }));
     await client.send(new DeleteConnectionCommand({ ConnectionId }));
+  } catch (error) {
+    if (!(error instanceof GoneException)) throw error;
   } finally {
     client.destroy();
   }
@@ -100,7 +107,13 @@ export async function handleWebsocket(event: WebsocketEvent): Promise<WebsocketR
           : (event.body ?? "");
       const { reply, close } = await venus.receive(connectionId, frame);
       if (close) {
-        await closeWithReply(event, reply);
+        try {
+          await closeWithReply(event, reply);
+        } catch (error) {
+          // The management API failed: the reply still reaches the client as the route response.
+          console.error(`venus: cannot close connection ${connectionId}: ${(error as Error).message}`);
+          return { statusCode: 200, body: reply };
+        }
         return { statusCode: 200 };
       }
       return { statusCode: 200, body: reply };
