@@ -9,6 +9,8 @@ import {
   validateV1,
   validateV2,
 } from "#shared/events/index.ts";
+import { showValue } from "#shared/events/issues.ts";
+import { isUuid } from "#shared/events/uuid.ts";
 import type { SessionsRecord } from "./kafka-event.ts";
 
 /**
@@ -79,9 +81,27 @@ export interface SilverRecordText {
   eventId: string | undefined;
 }
 
+/** The largest distance from the epoch, in ms, that a Date holds (ECMA-262 "Time Values and Time Range"). */
+const MAX_DATE_MS = 8.64e15;
+const isDateTimeMs = (ms: number) => Number.isInteger(ms) && Math.abs(ms) <= MAX_DATE_MS;
+
 /** {@link toSilverEvent} for a record already read out (a worker reads them straight from packed bytes). */
 export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
   const declared = record.schemaVersion;
+  // Kafka timestamps are 64-bit and any producer sets them: one a date cannot hold is no receive time.
+  if (!isDateTimeMs(record.timestamp)) {
+    return {
+      ok: false,
+      schemaVersion: declared === "1" ? 1 : 2,
+      issues: [
+        {
+          field: "",
+          rule: "range",
+          message: `the record's timestamp (when Venus received the event) must be a time in ms within ±${MAX_DATE_MS} (got ${record.timestamp})`,
+        },
+      ],
+    };
+  }
   let json: unknown;
   try {
     json = JSON.parse(record.text);
@@ -108,6 +128,21 @@ export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
   if (schemaVersion === 1) {
     const verdict = validateV1(json, options);
     if (!verdict.ok) return { ok: false, schemaVersion: 1, issues: verdict.issues };
+    // Venus writes the id it derived; a header that is not a UUID did not come from Venus, and would
+    // reach the UUID columns of a batch's insert (and fail it whole) if taken as it is.
+    if (record.eventId !== undefined && !isUuid(record.eventId)) {
+      return {
+        ok: false,
+        schemaVersion: 1,
+        issues: [
+          {
+            field: "event_id",
+            rule: "uuid",
+            message: `the record's event_id header must be a UUID (got ${showValue(record.eventId)})`,
+          },
+        ],
+      };
+    }
     const eventId = record.eventId ?? v1EventId(verdict.value);
     return { ok: true, event: fromV1(verdict.value, eventId, record.timestamp) };
   }

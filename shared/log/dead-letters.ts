@@ -1,4 +1,4 @@
-import { deadLetterHeaders, type ValidationIssue } from "#shared/events/index.ts";
+import { DEAD_LETTER_HEADERS, deadLetterHeaders, type ValidationIssue } from "#shared/events/index.ts";
 import type { EventLog, LogRecordInput } from "./types.ts";
 
 /** A consumed `sessions` record, as the functions that dead-letter it hold it. */
@@ -35,11 +35,15 @@ export const REJECTED_BY_HEADER = "rejected_by";
  */
 export function deadLetterRecord(letter: DeadLetter, rejectedBy: string): LogRecordInput {
   const { record } = letter;
+  const receivedAt = new Date(record.timestamp);
+  const representable = !Number.isNaN(receivedAt.getTime());
   return {
     key: record.key?.toString("utf8") ?? "",
     value: record.value,
     headers: {
-      ...deadLetterHeaders(letter.issues, letter.schemaVersion, new Date(record.timestamp)),
+      ...deadLetterHeaders(letter.issues, letter.schemaVersion, representable ? receivedAt : new Date(0)),
+      // A Kafka timestamp no date can hold (any producer sets one) is kept as it was, not as a made-up time.
+      ...(representable ? {} : { [DEAD_LETTER_HEADERS.receivedAt]: String(record.timestamp) }),
       [SOURCE_RECORD_HEADER]: `${record.topic}-${record.partition}@${record.offset}`,
       [REJECTED_BY_HEADER]: rejectedBy,
     },

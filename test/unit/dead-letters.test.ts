@@ -37,4 +37,15 @@ describe("dead letters of the consuming functions", () => {
       expect.objectContaining({ field: "event_type", rule: "invalid_value" }),
     ]);
   });
+
+  it("keeps a Kafka timestamp no date can hold as it was in received_at", () => {
+    // Prepare
+    const beyond = { ...letter, record: { ...letter.record, timestamp: 2 ** 63 } };
+
+    // Act
+    const record = deadLetterRecord(beyond);
+
+    // Assess
+    expect(record.headers).toMatchObject({ received_at: "9223372036854776000", rejected_by: "jupiter" });
+  });
 });
