@@ -11,7 +11,7 @@ import {
 } from "#shared/events/index.ts";
 import { showValue } from "#shared/events/issues.ts";
 import { isUuid } from "#shared/events/uuid.ts";
-import type { SessionsRecord } from "./kafka-event.ts";
+import { receiveTimeIssue, type SessionsRecord } from "./kafka-event.ts";
 
 /**
  * A `sessions` record as silver sees it: validated with the contract's validators, ids lowercased (UUIDs
@@ -81,27 +81,11 @@ export interface SilverRecordText {
   eventId: string | undefined;
 }
 
-/** The largest distance from the epoch, in ms, that a Date holds (ECMA-262 "Time Values and Time Range"). */
-const MAX_DATE_MS = 8.64e15;
-const isDateTimeMs = (ms: number) => Number.isInteger(ms) && Math.abs(ms) <= MAX_DATE_MS;
-
 /** {@link toSilverEvent} for a record already read out (a worker reads them straight from packed bytes). */
 export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
   const declared = record.schemaVersion;
-  // Kafka timestamps are 64-bit and any producer sets them: one a date cannot hold is no receive time.
-  if (!isDateTimeMs(record.timestamp)) {
-    return {
-      ok: false,
-      schemaVersion: declared === "1" ? 1 : 2,
-      issues: [
-        {
-          field: "",
-          rule: "range",
-          message: `the record's timestamp (when Venus received the event) must be a time in ms within ±${MAX_DATE_MS} (got ${record.timestamp})`,
-        },
-      ],
-    };
-  }
+  const timeIssue = receiveTimeIssue(record.timestamp);
+  if (timeIssue) return { ok: false, schemaVersion: declared === "1" ? 1 : 2, issues: [timeIssue] };
   let json: unknown;
   try {
     json = JSON.parse(record.text);

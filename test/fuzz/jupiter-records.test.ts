@@ -116,12 +116,15 @@ describe("Jupiter's Kafka handler under hostile records (fuzz)", () => {
   it("keeps every good record in silver and dead-letters every hostile one with its reason", async () => {
     const seeds = seedCorpus();
     runs = 0;
-    await fc.assert(fc.asyncProperty(mixedBatch, (records) => runBatch(records)), {
-      numRuns: 50,
-      seed: 20261206,
-      // Issue 13's cases, alone and among good records.
-      examples: [[seeds], ...seeds.map((seed) => [[seed]] as [FuzzRecord[]])],
-    });
+    await fc.assert(
+      fc.asyncProperty(mixedBatch, (records) => runBatch(records)),
+      {
+        numRuns: 50,
+        seed: 20261206,
+        // Issue 13's cases, alone and among good records.
+        examples: [[seeds], ...seeds.map((seed) => [[seed]] as [FuzzRecord[]])],
+      },
+    );
     // fast-check counts the examples among the runs.
     expect(runs).toBe(50);
   });
