@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
+import { DEAD_LETTER_MAX_VALUE_BYTES } from "#shared/log/dead-letters.ts";
 
 /**
  * Records of the `sessions` topic for fuzz tests of the Kafka consumers (Jupiter, Neptune): good events,
@@ -415,6 +416,17 @@ export function mskEvent(records: readonly FuzzRecord[], firstOffset: number, pa
     bootstrapServers: "b-1.packetpulse.fuzz:9098",
     records: groups,
   };
+}
+
+/**
+ * What a dead letter of `record` carries: its value, or the first bytes of a longer one with the full size
+ * in a header (shared/log/dead-letters.ts).
+ */
+export function expectedDeadLetter(record: FuzzRecord): { value: Buffer; originalValueBytes?: string } {
+  const value = Buffer.from(record.value ?? "", "base64");
+  return value.length > DEAD_LETTER_MAX_VALUE_BYTES
+    ? { value: value.subarray(0, DEAD_LETTER_MAX_VALUE_BYTES), originalValueBytes: String(value.length) }
+    : { value };
 }
 
 /** A batch: good records and hostile ones, mixed in any order. */
