@@ -174,7 +174,9 @@ export function receiveTimeIssue(timestamp: number): ValidationIssue | undefined
   return {
     field: "",
     rule: "range",
-    message: `the record's timestamp (when Venus received the event) must be a time in ms within ±${MAX_DATE_MS} (got ${timestamp})`,
+    message:
+      "the record's timestamp (when Venus received the event) must be a time in ms " +
+      `within ±${MAX_DATE_MS} (got ${timestamp})`,
   };
 }
 

@@ -137,7 +137,7 @@ describe("Jupiter's Kafka handler under hostile records (fuzz)", () => {
     expect(runs).toBe(50);
   });
 
-  it("keeps the good records and dead-letters the seed corpus when a batch is split across worker threads", async () => {
+  it("keeps the good records and dead-letters the seeds when a batch is split across threads", async () => {
     // Prepare: enough records for two chunks of the pool (each at least 2,000), the seeds among them.
     const pool = await openSilverPool(2);
     const threaded = createJupiter({ clickhouse, pool, deadLetter: eventLogDeadLetterSink(log, DLQ) });

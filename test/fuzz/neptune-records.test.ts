@@ -138,13 +138,14 @@ describe("Neptune's Kafka handler under hostile records (fuzz)", () => {
 
     // Assess: ClickHouse, an independent reader, finds the same rows.
     const [counted] = await chdbQuery<{ n: number; offsets: number }>(
-      `SELECT count() AS n, uniqExact(kafka_topic, kafka_partition, kafka_offset) AS offsets FROM icebergLocal('${store.table.location}')`,
+      "SELECT count() AS n, uniqExact(kafka_topic, kafka_partition, kafka_offset) AS offsets " +
+        `FROM icebergLocal('${store.table.location}')`,
       dataDir,
     );
     expect(counted).toEqual({ n: keptSoFar.size, offsets: keptSoFar.size });
   }, 240_000);
 
-  it("writes the good records and dead-letters the seed corpus when a batch is encoded on worker threads", async () => {
+  it("writes the good records and dead-letters the seeds when a batch is encoded on 2 threads", async () => {
     // Prepare: enough records for two chunks of the encoder (each at least 2,000), the seeds among them.
     const encoder = new BronzeEncoder(2);
     const threaded = createNeptune({

@@ -195,7 +195,10 @@ const SEEDS: [string, unknown][] = [
     "a v2 batch whose event has a field nested 3,900 levels (under 8 KB)",
     frame(
       "seed-v2",
-      `{"type":"events","batch_id":"deep-8k","events":[${JSON.stringify(v2Ping({ lat: 0 })).replace('"lat":0', `"lat":${deepArrayText(3_900)}`)}]}`,
+      `{"type":"events","batch_id":"deep-8k","events":[${JSON.stringify(v2Ping({ lat: 0 })).replace(
+        '"lat":0',
+        `"lat":${deepArrayText(3_900)}`,
+      )}]}`,
     ),
   ],
   [

@@ -83,14 +83,15 @@ export function v1MessageEvent(occurredMs: number): Record<string, unknown> {
 interface GoodEvent {
   version: 1 | 2;
   event: Record<string, unknown>;
-  /** The id Venus would write in the `event_id` header. */
+  /** The `event_id` header: a v2 event's own id; for v1, a fresh UUID in place of the one Venus derives. */
   eventId: string;
   occurredMs: number;
 }
 
-/** A good event: a v2 location ping with a fresh id, or a v1 message (its id is the header's). */
-// Ids come from randomUUID, not from fast-check: each record of every run has its own, so rows of one run
-// are never taken for another's.
+/**
+ * A good event: a v2 location ping, or a v1 message. Ids come from randomUUID, not from fast-check: each
+ * record of every run has its own, so rows of one run are never taken for another's.
+ */
 const goodEvent: fc.Arbitrary<GoodEvent> = fc
   .tuple(fc.constantFrom<1 | 2>(1, 2), fc.integer({ min: 0, max: 6 * 3_600_000 }))
   .map(([version, offsetMs]) => {
@@ -134,7 +135,10 @@ const venusHeaders = (good: GoodEvent) => ({ event_id: good.eventId, schema_vers
 const KEPT = { jupiter: "kept", neptune: "kept" } as const;
 const DEAD = { jupiter: "dead", neptune: "dead" } as const;
 
-/** Good records as Venus writes them, and with headers, keys and topics Venus never writes but whose value is good. */
+/**
+ * Good records as Venus writes them, and with headers, keys and topics Venus never writes around a good
+ * value: the consumers judge a record by its value.
+ */
 export const goodRecord: fc.Arbitrary<FuzzRecord> = fc
   .tuple(
     goodEvent,
@@ -213,11 +217,11 @@ const V2_NUMBER_FIELDS = ["lat", "lon", "speed_kmh", "heading_deg", "accuracy_m"
 const V1_STRING_FIELDS = ["device_id", "vehicle_id", "session_id", "order_id", "timestamp"];
 const V1_NUMBER_FIELDS = ["start_lat", "start_lon", "end_lat", "end_lon", "current_lat", "current_lon"];
 
-/** A valid event in the JSON text with a value placed as raw text (deep nesting JSON.stringify cannot build). */
+/** A valid event's JSON with one field's value given as raw text (nesting JSON.stringify cannot write). */
 const withRawField = (event: Record<string, unknown>, field: string, rawJson: string) =>
   JSON.stringify({ ...event, [field]: "\u0000placeholder" }).replace('"\\u0000placeholder"', rawJson);
 
-/** Hostile records: each one must be dead-lettered by every consumer, with its reason, and nothing else lost. */
+/** Hostile records: each must be dead-lettered, with its reason, by each consumer its `expect` names. */
 export const hostileRecord: fc.Arbitrary<FuzzRecord> = fc
   .oneof(
     // Bad JSON: arbitrary text, arbitrary bytes (invalid UTF-8 included), a good event cut short.
