@@ -31,11 +31,29 @@ interface VerdictSource {
   verdict(index: number): SilverEventVerdict;
 }
 
+/**
+ * A record's verdict; a check that throws on what a record holds (a bug, or an input no rule foresaw) is
+ * that record's rejection, not the batch's failure: a thrown batch is retried for ever and stops its
+ * partition.
+ */
+function checked(source: VerdictSource, index: number): SilverEventVerdict {
+  try {
+    return source.verdict(index);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return {
+      ok: false,
+      schemaVersion: 2,
+      issues: [{ field: "", rule: "invalid", message: `the record could not be checked (${message})` }],
+    };
+  }
+}
+
 function transform(source: VerdictSource): SilverChunk {
   const rows = new SilverRowsBuilder();
   const rejected: SilverChunk["rejected"] = [];
   for (let index = 0; index < source.count; index++) {
-    const verdict = source.verdict(index);
+    const verdict = checked(source, index);
     if (verdict.ok) rows.add(verdict.event);
     else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }
