@@ -338,11 +338,13 @@ describe("Venus's front door under npm start", () => {
     const amplified = dead.filter((record) => record.key?.toString().startsWith("amplify-"));
     expect(amplified).toHaveLength(1000);
     for (const record of dead) expect(headerText(record, "error_reason")!.length).toBeLessThanOrEqual(2048);
-    // Each batch with an event nested too deep: its raw frame, once, with the reason
+    // Each batch with an event nested too deep: its raw frame, once; and the v1 frame with a deep extra field
     const deep = dead.filter((record) => headerText(record, "error_rule") === "max_depth");
-    expect(deep.map((record) => JSON.parse(record.value!.toString()).batch_id).sort()).toEqual([
+    const frames = deep.map((record) => JSON.parse(record.value!.toString()) as Record<string, unknown>);
+    expect(frames.map((frame) => frame.batch_id ?? `v1 ${typeof frame.route_name}`).sort()).toEqual([
       "deep-1",
       "deep-2",
+      "v1 object",
     ]);
   }, 60_000);
 });
