@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer } from "ws";
+import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
 import type { EventLog } from "#shared/log/types.ts";
 import { MAX_FRAME_BYTES, type Venus } from "./ingest.ts";
 
@@ -21,18 +22,27 @@ export interface VenusServerOptions {
   log: EventLog;
   host: string;
   port: number;
+  /** The platform's health model (default: the event log alone). */
+  health?: HealthModel;
+  /** A `/health` caller presenting this key (x-api-key) also sees details: paths, addresses, errors. */
+  apiKey?: string;
 }
 
 const WEBSOCKET_PATHS = new Set(["/ws", "/"]);
 
 export async function startVenusServer(options: VenusServerOptions): Promise<VenusServer> {
   const { venus, log } = options;
+  const health = options.health ?? new HealthModel([eventLogCheck(log)]);
   const server = http.createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://localhost");
     if (request.method === "GET" && url.pathname === "/health") {
-      const health = await log.health();
-      response.writeHead(health.ok ? 200 : 503, { "content-type": "application/json" });
-      response.end(JSON.stringify({ status: health.ok ? "ok" : "unavailable", eventLog: health }));
+      const key = request.headers["x-api-key"];
+      const authenticated =
+        options.apiKey !== undefined &&
+        presentsApiKey({ "x-api-key": Array.isArray(key) ? key[0] : key }, options.apiKey);
+      const { statusCode, body } = await healthResponse(health, authenticated);
+      response.writeHead(statusCode, { "content-type": "application/json" });
+      response.end(body);
       return;
     }
     response.writeHead(404, { "content-type": "application/json" });
