@@ -93,8 +93,8 @@ describe("gold incremental runs and silver's ingestion watermark", () => {
   }, 180_000);
 
   it("orders points with equal timestamps by their log position, in silver and in gold", async () => {
-    // Prepare: four pings along a meridian; the last three share one timestamp and arrive 37.91, 37.92,
-    // 37.93, with event ids that sort the other way round.
+    // Prepare: four pings along a meridian; the last three share one timestamp and arrive 37.91, 37.93,
+    // 37.92, with event ids that sort the other way round.
     const ids = {
       device_id: "de71ce00-0000-4000-8000-0000000000aa",
       vehicle_id: "7e41c1e0-0000-4000-8000-0000000000aa",
@@ -122,8 +122,8 @@ describe("gold incremental runs and silver's ingestion watermark", () => {
         events: [
           ping("e7e70000-0000-4000-8000-00000000a000", "2024-05-06T12:00:00Z", 37.9),
           ping("e7e70000-0000-4000-8000-00000000a0ff", "2024-05-06T12:00:01Z", 37.91),
-          ping("e7e70000-0000-4000-8000-00000000a0fe", "2024-05-06T12:00:01Z", 37.92),
-          ping("e7e70000-0000-4000-8000-00000000a0fd", "2024-05-06T12:00:01Z", 37.93),
+          ping("e7e70000-0000-4000-8000-00000000a0fe", "2024-05-06T12:00:01Z", 37.93),
+          ping("e7e70000-0000-4000-8000-00000000a0fd", "2024-05-06T12:00:01Z", 37.92),
         ],
       },
     ]);
@@ -134,19 +134,24 @@ describe("gold incremental runs and silver's ingestion watermark", () => {
       `SELECT lat, distance_m FROM session_movements WHERE session_id = '${ids.session_id}'
        ORDER BY lat`,
     );
-    const [summary] = await store.rows<{ total_distance_km: number; ping_count: string }>(
-      `SELECT total_distance_km, ping_count FROM session_summary WHERE session_id = '${ids.session_id}'`,
+    const [summary] = await store.rows<{ total_distance_km: number; ping_count: string; last_lat: number }>(
+      `SELECT total_distance_km, ping_count, last_lat FROM session_summary WHERE session_id = '${ids.session_id}'`,
     );
 
-    // Assess: in arrival order each point is 0.01° from the one before (0.03° of path, 3.34 km); in event-id
-    // order 37.93 would follow 37.90 (0.03°) and the path would be 0.05°.
-    expect(movements.map((m) => m.lat)).toEqual([37.9, 37.91, 37.92, 37.93]);
-    expect(movements[0]!.distance_m).toBeNull();
-    for (const movement of movements.slice(1)) {
-      expect(movement.distance_m! / 1000).toBeCloseTo(0.01 * KM_PER_DEGREE, 6);
-    }
+    // Assess: in arrival order 37.91, 37.93 and 37.92 are 0.01°, 0.02° and 0.01° from their predecessors
+    // (0.04° of path, 4.45 km), and the last position is 37.92. In event-id order they would be 0.02°, 0.01°
+    // and 0.02° (0.05°), and silver's tie-break by coordinate would make the last position 37.93.
+    const degrees = (m: { distance_m: number | null }) =>
+      m.distance_m === null ? null : Math.round((m.distance_m / 1000 / KM_PER_DEGREE) * 1e4) / 1e4;
+    expect(movements.map((m) => [m.lat, degrees(m)])).toEqual([
+      [37.9, null],
+      [37.91, 0.01],
+      [37.92, 0.01],
+      [37.93, 0.02],
+    ]);
     expect(summary!.ping_count).toBe("4");
-    expect(summary!.total_distance_km).toBeCloseTo(0.03 * KM_PER_DEGREE, 6);
+    expect(summary!.total_distance_km).toBeCloseTo(0.04 * KM_PER_DEGREE, 6);
+    expect(summary!.last_lat).toBe(37.92);
   }, 120_000);
 });
 

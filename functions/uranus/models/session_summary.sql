@@ -78,9 +78,13 @@ WITH
       CAST(s.first_event_at AS DateTime64(3, 'UTC')) AS first_event_at,
       CAST(s.last_event_at AS DateTime64(3, 'UTC')) AS last_event_at,
       CAST(s.last_received_at AS DateTime64(3, 'UTC')) AS last_received_at,
-      if(s.last_lat = 0 AND s.last_lon = 0, NULL, s.last_position_at) AS last_position_at,
-      if(s.last_lat = 0 AND s.last_lon = 0, NULL, s.last_lat) AS last_lat,
-      if(s.last_lat = 0 AND s.last_lon = 0, NULL, s.last_lon) AS last_lon,
+      -- The last position is silver's, except on an exact tie of event time with the last ping, which
+      -- silver's max() breaks by coordinate: there the ping last in arrival order wins (pings: lon .3, lat .4).
+      ifNull(s.last_lat = 0 AND s.last_lon = 0, 1) AS no_position,
+      NOT no_position AND length(p.pings) > 0 AND p.pings[-1].1 = s.last_position_at AS tied_with_ping,
+      if(no_position, NULL, s.last_position_at) AS last_position_at,
+      if(no_position, NULL, if(tied_with_ping, p.pings[-1].4, s.last_lat)) AS last_lat,
+      if(no_position, NULL, if(tied_with_ping, p.pings[-1].3, s.last_lon)) AS last_lon,
       p.pings AS pings,
       if(isNull(dropoff_lat) OR length(pings) = 0, 0,
          arrayFirstIndex(
