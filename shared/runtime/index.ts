@@ -54,6 +54,9 @@ export interface EventSourceRuntime {
   stop(): Promise<void>;
 }
 
+/** How long a health check waits for a consumer's lag before reporting it unknown. */
+const LAG_CHECK_TIMEOUT_MS = 2_000;
+
 const running = new Set<{ latest: RuntimeStats | undefined }>();
 
 /** The latest statistics of every runtime in this process (also written to RUNTIME_STATS_FILE). */
@@ -208,7 +211,15 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
         (poller): HealthCheck => ({
           component: `consumer:${poller.spec.functionName}`,
           async check() {
-            return consumerHealth(poller.state(), (await lagOf(poller.spec)).lag);
+            // Lag needs the log; a log that does not answer leaves it unknown rather than holding the check.
+            let timer: NodeJS.Timeout | undefined;
+            const lag = await Promise.race([
+              lagOf(poller.spec).then((found) => found.lag),
+              new Promise<null>((resolve) => {
+                timer = setTimeout(() => resolve(null), LAG_CHECK_TIMEOUT_MS);
+              }),
+            ]).finally(() => clearTimeout(timer));
+            return consumerHealth(poller.state(), lag);
           },
         }),
       ),
