@@ -25,6 +25,12 @@ interface SilverEventBase {
   orderId: string;
   occurredAt: number;
   receivedAt: number;
+  /**
+   * Where the record sat in the log (set by the batch transform; 0 when unknown): the tie-breaker after
+   * event time, so positions with equal timestamps keep arrival order (migration 005).
+   */
+  logPartition?: number;
+  logOffset?: number;
 }
 
 export type SilverEvent = SilverEventBase &

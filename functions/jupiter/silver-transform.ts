@@ -29,6 +29,9 @@ export interface SilverChunk {
 interface VerdictSource {
   count: number;
   verdict(index: number): SilverEventVerdict;
+  /** The record's partition and offset in the log. */
+  partition(index: number): number;
+  offset(index: number): number;
 }
 
 /**
@@ -54,8 +57,11 @@ function transform(source: VerdictSource): SilverChunk {
   const rejected: SilverChunk["rejected"] = [];
   for (let index = 0; index < source.count; index++) {
     const verdict = checked(source, index);
-    if (verdict.ok) rows.add(verdict.event);
-    else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
+    if (verdict.ok) {
+      verdict.event.logPartition = source.partition(index);
+      verdict.event.logOffset = source.offset(index);
+      rows.add(verdict.event);
+    } else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }
   return {
     positionsCsv: rows.positionsCsv(),
@@ -69,7 +75,12 @@ function transform(source: VerdictSource): SilverChunk {
 
 /** The transform of records in memory (a chunk this thread keeps). */
 export function transformSilverChunk(records: readonly SessionsRecord[]): SilverChunk {
-  return transform({ count: records.length, verdict: (index) => toSilverEvent(records[index]!) });
+  return transform({
+    count: records.length,
+    verdict: (index) => toSilverEvent(records[index]!),
+    partition: (index) => records[index]!.partition,
+    offset: (index) => records[index]!.offset,
+  });
 }
 
 /**
@@ -88,6 +99,8 @@ export function transformPackedSilverChunk(packed: PackedRecords): SilverChunk {
   };
   return transform({
     count: fields.count,
+    partition: (index) => packed.partitions[index]!,
+    offset: (index) => packed.offsets[index]!,
     verdict(index) {
       record.text = fields.valueText(index);
       record.byteLength = fields.valueLength(index);

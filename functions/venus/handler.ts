@@ -7,7 +7,8 @@ import {
 import middy from "@middy/core";
 import { z } from "zod";
 import { loadConfig } from "#shared/config/index.ts";
-import { openVenusRuntime, type VenusRuntime } from "./runtime.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { openVenusRuntime } from "./runtime.ts";
 
 /**
  * Venus as a Lambda function behind an API Gateway WebSocket API ($connect, $default, $disconnect), and
@@ -16,11 +17,8 @@ import { openVenusRuntime, type VenusRuntime } from "./runtime.ts";
  */
 
 const config = loadConfig();
-let runtime: Promise<VenusRuntime> | undefined;
-const venusRuntime = () => {
-  runtime ??= openVenusRuntime(config);
-  return runtime;
-};
+// A failed start (the broker unreachable at a cold start) is retried at the next invocation.
+const venusRuntime = lazyStart(() => openVenusRuntime(config));
 
 const stringMap = z.record(z.string(), z.string().optional()).nullish();
 

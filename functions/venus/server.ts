@@ -4,6 +4,7 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
 import type { EventLog } from "#shared/log/types.ts";
 import { CLOSE_POLICY_VIOLATION, frameTooLargeMessage, MAX_FRAME_BYTES, type Venus } from "./ingest.ts";
 import { v1Replies, v2Error } from "./replies.ts";
@@ -56,6 +57,10 @@ export interface VenusServerOptions {
   host: string;
   port: number;
   limits?: Partial<VenusServerLimits>;
+  /** The platform's health model (default: the event log alone). */
+  health?: HealthModel;
+  /** A `/health` caller presenting this key (x-api-key) also sees details: paths, addresses, errors. */
+  apiKey?: string;
 }
 
 const WEBSOCKET_PATHS = new Set(["/ws", "/"]);
@@ -96,13 +101,18 @@ function closeFirmly(ws: WebSocket, code: number, reason: string): void {
 export async function startVenusServer(options: VenusServerOptions): Promise<VenusServer> {
   const { venus, log } = options;
   const limits: VenusServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const health = options.health ?? new HealthModel([eventLogCheck(log)]);
   const server = http.createServer(async (request, response) => {
     try {
       const url = new URL(request.url ?? "/", "http://localhost");
       if (request.method === "GET" && url.pathname === "/health") {
-        const health = await log.health();
-        response.writeHead(health.ok ? 200 : 503, { "content-type": "application/json" });
-        response.end(JSON.stringify({ status: health.ok ? "ok" : "unavailable", eventLog: health }));
+        const key = request.headers["x-api-key"];
+        const authenticated =
+          options.apiKey !== undefined &&
+          presentsApiKey({ "x-api-key": Array.isArray(key) ? key[0] : key }, options.apiKey);
+        const { statusCode, body } = await healthResponse(health, authenticated);
+        response.writeHead(statusCode, { "content-type": "application/json" });
+        response.end(body);
         return;
       }
       response.writeHead(404, { "content-type": "application/json" });

@@ -122,6 +122,9 @@ export class KafkaEventLog implements EventLog {
   private admin: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private healthAdmin: Admin | undefined;
+  /** The last failed append and the last successful one (health shows a failure not followed by a success). */
+  private lastAppendError: { at: number; message: string } | undefined;
+  private lastAppendOkAt = 0;
   /** A produce request whose group already gave up waiting; the next group waits for it to settle. */
   private abandonedSend: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -256,7 +259,16 @@ export class KafkaEventLog implements EventLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.committer.append(topic, records);
+    return this.committer.append(topic, records).then(
+      (appended) => {
+        this.lastAppendOkAt = Date.now();
+        return appended;
+      },
+      (error: unknown) => {
+        this.lastAppendError = { at: Date.now(), message: (error as Error).message };
+        throw error;
+      },
+    );
   }
 
   /** Group commit counters (for tests and benchmarks). */
@@ -491,10 +503,14 @@ export class KafkaEventLog implements EventLog {
       const cluster = await within(probe, this.healthTimeoutMs);
       if (cluster === TIMED_OUT) throw new Error(`no answer within ${this.healthTimeoutMs} ms`);
       const brokers = cluster.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(", ");
+      const failed = this.lastAppendError;
       return {
         ok: cluster.brokers.length > 0,
         backend: "kafka",
         detail: `Kafka cluster ${cluster.clusterId}: ${cluster.brokers.length} broker(s) (${brokers}), controller ${cluster.controller ?? "none"}`,
+        ...(failed && failed.at >= this.lastAppendOkAt
+          ? { lastAppendError: { at: new Date(failed.at).toISOString(), message: failed.message } }
+          : {}),
       };
     } catch (error) {
       const admin = this.healthAdmin;
