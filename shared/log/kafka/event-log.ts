@@ -123,8 +123,10 @@ export class KafkaEventLog implements EventLog {
   private adminConnecting: Promise<Admin> | undefined;
   private healthAdmin: Admin | undefined;
   /** The last failed append and the last successful one (health shows a failure not followed by a success). */
-  private lastAppendError: { at: number; message: string } | undefined;
-  private lastAppendOkAt = 0;
+  private lastAppendError: { at: number; message: string; seq: number } | undefined;
+  private lastAppendOkSeq = 0;
+  /** Counts settled appends, so a failure and a success in the same millisecond still have an order. */
+  private appendSeq = 0;
   /** A produce request whose group already gave up waiting; the next group waits for it to settle. */
   private abandonedSend: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -261,11 +263,11 @@ export class KafkaEventLog implements EventLog {
     }
     return this.committer.append(topic, records).then(
       (appended) => {
-        this.lastAppendOkAt = Date.now();
+        this.lastAppendOkSeq = ++this.appendSeq;
         return appended;
       },
       (error: unknown) => {
-        this.lastAppendError = { at: Date.now(), message: (error as Error).message };
+        this.lastAppendError = { at: Date.now(), message: (error as Error).message, seq: ++this.appendSeq };
         throw error;
       },
     );
@@ -508,7 +510,7 @@ export class KafkaEventLog implements EventLog {
         ok: cluster.brokers.length > 0,
         backend: "kafka",
         detail: `Kafka cluster ${cluster.clusterId}: ${cluster.brokers.length} broker(s) (${brokers}), controller ${cluster.controller ?? "none"}`,
-        ...(failed && failed.at >= this.lastAppendOkAt
+        ...(failed && failed.seq > this.lastAppendOkSeq
           ? { lastAppendError: { at: new Date(failed.at).toISOString(), message: failed.message } }
           : {}),
       };

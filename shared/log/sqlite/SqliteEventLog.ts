@@ -80,8 +80,10 @@ export class SqliteEventLog implements EventLog {
   private closing: Promise<void> | undefined;
   private closed = false;
   /** The last failed append and the last successful one, for health (a failure not yet followed by a success degrades it). */
-  private lastAppendError: { at: number; message: string } | undefined;
-  private lastAppendOkAt = 0;
+  private lastAppendError: { at: number; message: string; seq: number } | undefined;
+  private lastAppendOkSeq = 0;
+  /** Counts settled appends, so a failure and a success in the same millisecond still have an order. */
+  private appendSeq = 0;
 
   constructor(options: SqliteEventLogOptions) {
     const parsed = optionsSchema.safeParse(options);
@@ -210,7 +212,7 @@ export class SqliteEventLog implements EventLog {
     try {
       const { topics } = this.store.checkHealth(this.options.clock());
       const failed = this.lastAppendError;
-      if (failed && failed.at >= this.lastAppendOkAt) {
+      if (failed && failed.seq > this.lastAppendOkSeq) {
         return {
           ok: true,
           backend: this.backend,
@@ -307,14 +309,14 @@ export class SqliteEventLog implements EventLog {
         { cause: error },
       );
       const message = (error as Error).message;
-      this.lastAppendError = { at: this.options.clock(), message };
+      this.lastAppendError = { at: this.options.clock(), message, seq: ++this.appendSeq };
       this.options.onAppendError(
         `event log: appending ${recordCount} record(s) to ${this.file} failed: ${message}`,
       );
       for (const pending of batch) pending.reject(failure);
       return;
     }
-    this.lastAppendOkAt = this.options.clock();
+    this.lastAppendOkSeq = ++this.appendSeq;
     batch.forEach((pending, i) => {
       pending.resolve(offsets[i]!);
     });
