@@ -14,6 +14,7 @@ import { SILVER_MIGRATIONS_DIR } from "#functions/jupiter/store.ts";
 import { applyMigrations, CLICKHOUSE_SETTINGS } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { occurredAtMs, v1EventId, validateV1 } from "#shared/events/index.ts";
+import { closeStoresUnderTest, storeUnderTest } from "../helpers/clickhouse-store.ts";
 
 /**
  * Jupiter against a real engine (embedded chDB). One chDB per test file (it binds one folder per process),
@@ -76,11 +77,12 @@ async function rows<T = Record<string, unknown>>(query: string): Promise<T[]> {
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-jupiter-"));
   const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });
-  clickhouse = await openSilverStore(config.clickhouse);
+  clickhouse = await openSilverStore(await storeUnderTest(config));
 });
 
 afterAll(async () => {
   await clickhouse?.close();
+  await closeStoresUnderTest();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

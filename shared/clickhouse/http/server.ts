@@ -97,6 +97,8 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
   const engineVersion = (await control.session.queryAsync("SELECT version()", { format: "TSV" }))
     .text()
     .trim();
+  // Requests without `database` use the platform's, which must exist before the first USE.
+  await control.session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(options.database)}`);
   const running = new Map<string, RunningQuery>();
 
   const users = new Map<string, { role: Role; password: Buffer }>([
@@ -252,7 +254,7 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
   /** USE and SET before the statement, in the same call: the request's database, settings and marker. */
   function prefixOf(session: StoreSession, request: ClickHouseRequest, marker: string): string {
     const database = request.database ?? options.database;
-    const use = session.database === database ? "" : `USE \`${database.replace(/[`\\]/g, "\\$&")}\`; `;
+    const use = session.database === database ? "" : `USE ${quoteIdentifier(database)}; `;
     const assignments = [`log_comment = ${settingLiteral(marker)}`];
     for (const [name, value] of Object.entries(request.settings)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
@@ -445,6 +447,10 @@ function summary(readRows: number, readBytes: number, written: number, resultRow
     result_bytes: "0",
     elapsed_ns: String(Math.round(elapsed * 1e9)),
   });
+}
+
+function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/[`\\]/g, "\\$&")}\``;
 }
 
 /** Bytes as the contents of a ClickHouse string literal: printable ASCII kept, everything else `\xHH`. */
