@@ -360,9 +360,9 @@ const readFixture = (name: string) =>
 async function snapshot() {
   return {
     positions: await rows("SELECT * FROM session_positions ORDER BY event_id, received_at"),
-    sessions: await rows("SELECT * FROM sessions ORDER BY session_id, first_event_at, last_event_at"),
-    orders: await rows("SELECT * FROM orders ORDER BY order_id, first_event_at, last_event_at"),
-    vehicles: await rows("SELECT * FROM vehicles ORDER BY vehicle_id, first_seen_at, last_seen_at"),
+    sessions: await rows("SELECT * FROM sessions_partial ORDER BY session_id, first_event_at, last_event_at"),
+    orders: await rows("SELECT * FROM orders_partial ORDER BY order_id, first_event_at, last_event_at"),
+    vehicles: await rows("SELECT * FROM vehicles_partial ORDER BY vehicle_id, first_seen_at, last_seen_at"),
   };
 }
 
