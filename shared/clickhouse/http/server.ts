@@ -239,6 +239,9 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       );
     } catch (error) {
       session.database = undefined;
+      // A cancelled statement can leave part of its output in chDB's session, where the next statement's
+      // result would begin with it: a throw-away statement takes it.
+      await session.session.queryAsync("SELECT 1", { format: "TSV" }).catch(() => {});
       throw error;
     } finally {
       res.off("close", onClose);
