@@ -207,9 +207,10 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       if (!res.writableFinished) void kill(marker).catch(() => {});
     };
     res.on("close", onClose);
-    const changed = Object.keys(request.settings);
     try {
       const prefix = prefixOf(session, request, marker);
+      // Until the prefix is known to have run, any of these may be set.
+      for (const name of Object.keys(request.settings)) session.changed.add(name);
       const insert = data !== undefined ? insertWithDataOf(sql, masked) : undefined;
       let result: { bytes: Buffer; rowsRead: number; bytesRead: number; written: number; elapsed: number };
       if (insert && data !== undefined) result = await runInsert(session, prefix, insert, data);
@@ -229,6 +230,7 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
         };
       }
       session.database = request.database ?? options.database;
+      session.changed = new Set(Object.keys(request.settings));
       const rows = kind === "read" ? result.rowsRead : 0;
       await respond(
         res,
@@ -247,18 +249,27 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       res.off("close", onClose);
       running.delete(queryId);
       finish();
-      await restore(session, changed).catch(() => {
-        session.database = undefined;
-      });
       pool.release(session);
     }
   }
 
-  /** USE and SET before the statement, in the same call: the request's database, settings and marker. */
+  /**
+   * USE and SET before the statement, in the same call: the request's database, settings and marker, and
+   * the settings the previous request on this session changed put back (its baseline value, or the
+   * engine's default) — put back here rather than after that request, which saves a call per request.
+   */
   function prefixOf(session: StoreSession, request: ClickHouseRequest, marker: string): string {
     const database = request.database ?? options.database;
     const use = session.database === database ? "" : `USE ${quoteIdentifier(database)}; `;
     const assignments = [`log_comment = ${settingLiteral(marker)}`];
+    for (const name of session.changed) {
+      if (name in request.settings) continue;
+      assignments.push(
+        name in session.baseline
+          ? `${name} = ${settingLiteral(session.baseline[name]!)}`
+          : `${name} = DEFAULT`,
+      );
+    }
     for (const [name, value] of Object.entries(request.settings)) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
         throw clickhouseError(ERROR.UNKNOWN_SETTING, `Unknown setting '${name}'`);
@@ -266,15 +277,6 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       assignments.push(`${name} = ${settingLiteral(value)}`);
     }
     return `${use}SET ${assignments.join(", ")}; `;
-  }
-
-  /** Puts back what a request SET: its session's baseline value, or the engine's default. */
-  async function restore(session: StoreSession, changed: string[]): Promise<void> {
-    if (changed.length === 0) return;
-    const assignments = changed.map((name) =>
-      name in session.baseline ? `${name} = ${settingLiteral(session.baseline[name]!)}` : `${name} = DEFAULT`,
-    );
-    await session.session.queryAsync(`SET ${assignments.join(", ")}`);
   }
 
   async function runInsert(session: StoreSession, prefix: string, insert: InsertWithData, data: Buffer) {

@@ -8,6 +8,8 @@ import type { Session } from "chdb";
 export class StoreSession {
   /** Database selected by USE; undefined when unknown (after a failed request). */
   database: string | undefined;
+  /** Settings the last request SET, which the next one puts back first. */
+  changed = new Set<string>();
 
   constructor(
     readonly session: Session,
