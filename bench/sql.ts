@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   console.log(
-    `\nSQL interface benchmark (${PINGS.toLocaleString("en-US")} pings, embedded chDB, ${os.cpus().length} cores, ${RUNS} runs), ${new Date().toISOString()}`,
+    `\nSQL interface benchmark (${PINGS.toLocaleString("en-US")} pings, embedded chDB, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}, ${RUNS} runs), ${new Date().toISOString()}`,
   );
   console.log(line(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
