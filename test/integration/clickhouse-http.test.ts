@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -133,6 +133,10 @@ describe("ClickHouse's HTTP interface over the embedded store", () => {
     );
     const raisedInQuery = await codeOf(reader.query({ query: "SELECT 1 SETTINGS max_memory_usage = 0" }));
     const scan = await codeOf(reader.query({ query: "SELECT count() FROM numbers(1000000000000)" }));
+    const file = await codeOf(reader.query({ query: "SELECT * FROM file('package.json', 'LineAsString')" }));
+    const outfile = await codeOf(
+      writer.query({ query: "SELECT 1 INTO OUTFILE 'http-interface-outfile.txt'" }),
+    );
     const lowered = await (
       await reader.query({
         query: "SELECT getSetting('max_execution_time') AS t",
@@ -154,6 +158,10 @@ describe("ClickHouse's HTTP interface over the embedded store", () => {
     expect({ raised, raisedInQuery }).toEqual({ raised: "452", raisedInQuery: "452" });
     // Its per-query limit on rows read (TOO_MANY_ROWS).
     expect(scan).toBe("158");
+    // Files and the network are the platform's process's: no table function over them for the reader, and
+    // INTO OUTFILE for no one (as over a server's HTTP interface).
+    expect({ file, outfile }).toEqual({ file: "497", outfile: "48" });
+    expect(existsSync("http-interface-outfile.txt")).toBe(false);
     // A request's settings last for that request only.
     expect(lowered).toEqual([{ t: 5 }]);
     expect(limit).toEqual([{ t: config.clickhouseHttp.reader.limits.max_execution_time }]);

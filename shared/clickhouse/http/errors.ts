@@ -18,6 +18,7 @@ export class ClickHouseHttpError extends PacketPulseError {
 
 /** ClickHouse's error codes the interface raises itself (src/Common/ErrorCodes.cpp). */
 export const ERROR = {
+  NOT_IMPLEMENTED: [48, "NOT_IMPLEMENTED"],
   SYNTAX_ERROR: [62, "SYNTAX_ERROR"],
   UNKNOWN_SETTING: [115, "UNKNOWN_SETTING"],
   READONLY: [164, "READONLY"],
@@ -60,6 +61,8 @@ export function httpStatusOf(code: number): number {
     case 193: // WRONG_PASSWORD
     case 516: // AUTHENTICATION_FAILED
       return 401;
+    case 48: // NOT_IMPLEMENTED
+      return 501;
     case 164: // READONLY
     case 497: // ACCESS_DENIED
       return 403;

@@ -74,6 +74,10 @@ const COMPRESSORS = {
 
 type Role = "writer" | "reader";
 
+/** Table functions over files, URLs, object stores, other databases and programs. */
+const OUTSIDE_TABLE_FUNCTION =
+  /\b(file|fileCluster|url|urlCluster|s3|s3Cluster|gcs|hdfs|hdfsCluster|azureBlobStorage|azureBlobStorageCluster|remote|remoteSecure|cluster|clusterAllReplicas|mysql|postgresql|sqlite|mongodb|redis|jdbc|odbc|executable|iceberg\w*|deltaLake\w*|hudi\w*|paimon\w*|arrowFlight|ytsaurus|python)\s*\(/i;
+
 interface RunningQuery {
   user: string;
   marker: string;
@@ -182,6 +186,19 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       const result = await killQuery(sql, request.credentials.user, role, format);
       await respond(res, request, headers, result, summary(0, 0, 0, 0, 0));
       return;
+    }
+    // The engine runs in this process: a file it writes or reads, or a connection it opens, is this
+    // process's. A server refuses INTO OUTFILE over HTTP; a read-only user has no grant for table
+    // functions that reach files or the network.
+    if (/\bINTO\s+OUTFILE\b/i.test(masked)) {
+      throw clickhouseError(ERROR.NOT_IMPLEMENTED, "INTO OUTFILE is not allowed over HTTP");
+    }
+    const outside = readOnly ? OUTSIDE_TABLE_FUNCTION.exec(masked) : null;
+    if (outside) {
+      throw clickhouseError(
+        ERROR.ACCESS_DENIED,
+        `${request.credentials.user}: Not enough privileges: table function ${outside[1]}() reaches files or the network, which a read-only user may not`,
+      );
     }
     if (readOnly && kind !== "read") {
       throw clickhouseError(
