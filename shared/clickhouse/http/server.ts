@@ -207,8 +207,12 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       );
     }
 
-    const pool = readOnly ? readers : writers;
-    const session = await pool.acquire();
+    if (running.has(queryId)) {
+      throw clickhouseError(
+        ERROR.QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING,
+        `Query with id = ${queryId} is already running`,
+      );
+    }
     const marker = `http:${queryId}`;
     let finish: () => void = () => {};
     const entry: RunningQuery = {
@@ -224,7 +228,11 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
       if (!res.writableFinished) void kill(marker).catch(() => {});
     };
     res.on("close", onClose);
+    const pool = readOnly ? readers : writers;
+    const session = await pool.acquire();
     try {
+      // The client left while the request waited for a session.
+      if (res.destroyed) return;
       const prefix = prefixOf(session, request, marker);
       // Until the prefix is known to have run, any of these may be set.
       for (const name of Object.keys(request.settings)) session.changed.add(name);
