@@ -60,7 +60,9 @@ async function main(): Promise<void> {
       getRemainingTimeInMillis: () => 29_000,
     } as Context;
     const result = await handler(fixture.event, context);
-    console.log(JSON.stringify(result ?? null, null, 2));
+    // A handler keeps what it opened for the container's life (its store client, worker threads), as Lambda
+    // reuses it: this one invocation is the process's last, so it ends once the answer is written.
+    process.stdout.write(`${JSON.stringify(result ?? null, null, 2)}\n`, () => process.exit(0));
     return;
   }
   const config = loadConfig();

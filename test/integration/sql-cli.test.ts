@@ -8,7 +8,8 @@ import { freePort, spawnProcess } from "../helpers/processes.ts";
 
 /**
  * `npm start` serves ClickHouse's HTTP interface over its store, and the tools go through it while it runs:
- * `npm run sql` (a table), `npm run uranus`. Once it stopped, `npm run sql` opens the store itself.
+ * `npm run sql` (a table), `npm run uranus`, `npm run replay -- <event> --function jupiter`. Once it
+ * stopped, `npm run sql` opens the store itself.
  */
 
 const exec = promisify(execFile);
@@ -72,6 +73,11 @@ describe("npm run sql and npm run uranus with and without a running platform", (
       );
       const write = await tool("scripts/sql.ts", ["DROP TABLE sessions_partial"], env);
       const uranus = await tool("functions/uranus/cli.ts", ["--full-refresh"], env);
+      const replay = await tool(
+        "scripts/replay.ts",
+        ["events/kafka/msk-sessions.json", "--function", "jupiter"],
+        env,
+      );
       const gold = await tool(
         "scripts/sql.ts",
         ["SELECT count() > 0 AS has_rows FROM session_summary", "--format", "TSV"],
@@ -87,6 +93,9 @@ describe("npm run sql and npm run uranus with and without a running platform", (
       expect(uranus.stdout).toContain("through the running platform's ClickHouse HTTP interface");
       expect(uranus.stdout).toMatch(/Done: 10\/10 models/);
       expect(uranus.code).toBe(0);
+      expect(replay.stderr).toContain("through the running platform's ClickHouse HTTP interface");
+      expect(JSON.parse(replay.stdout)).toEqual({ batchItemFailures: [] });
+      expect(replay.code).toBe(0);
       expect(gold.stdout).toBe("1\n");
     } finally {
       expect(await platform.stop("SIGTERM")).toBe(0);
