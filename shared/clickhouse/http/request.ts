@@ -139,6 +139,16 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 export async function readClickHouseRequest(req: IncomingMessage, url: URL): Promise<ClickHouseRequest> {
+  // ClickHouse's own block compression (CityHash-checksummed LZ4 blocks), which the Java client asks for by
+  // default; said plainly rather than answered in a form the client cannot read.
+  for (const name of ["compress", "decompress"]) {
+    if (url.searchParams.get(name) === "1") {
+      throw clickhouseError(
+        ERROR.NOT_IMPLEMENTED,
+        `${name}=1 (ClickHouse's own block compression) is not served by this interface: use HTTP compression instead (clickhouse-jdbc, DBeaver: set the driver property ${name} to false)`,
+      );
+    }
+  }
   const params: Record<string, string | null> = {};
   const settings: Record<string, string> = {};
   for (const [name, value] of url.searchParams) {
