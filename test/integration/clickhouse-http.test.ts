@@ -11,6 +11,7 @@ import {
   ADDRESS_FILE,
   type ClickHouseHttpServer,
   serveEmbeddedStore,
+  startClickHouseHttp,
 } from "#shared/clickhouse/http/index.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 
@@ -243,6 +244,21 @@ describe("ClickHouse's HTTP interface over the embedded store", () => {
     await until(async () => (await running(abortedId)) === "0");
     expect(await (await reader.query({ query: "SELECT 1 AS one", format: "JSONEachRow" })).json()).toEqual([
       { one: 1 },
+    ]);
+  });
+
+  it("refuses a second interface on a port in use (npm start then runs without one) and keeps serving", async () => {
+    // Act
+    const second = startClickHouseHttp({
+      path: path.join(dataDir, "clickhouse"),
+      database: config.clickhouse.database,
+      http: { ...config.clickhouseHttp, host: "127.0.0.1", port: server.port },
+    });
+
+    // Assess
+    await expect(second).rejects.toMatchObject({ code: "EADDRINUSE" });
+    expect(await (await reader.query({ query: "SELECT 2 AS two", format: "JSONEachRow" })).json()).toEqual([
+      { two: 2 },
     ]);
   });
 

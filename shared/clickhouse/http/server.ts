@@ -444,13 +444,24 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
     handleQuery(req, res, url).catch((error: unknown) => fail(res, error));
   });
   server.keepAliveTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
+  const closeSessions = () => {
+    writers.close();
+    readers.close();
+    control.session.close();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // A port in use, say: the caller decides what to do; the sessions are not left open.
+    closeSessions();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   return {
@@ -459,9 +470,7 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      writers.close();
-      readers.close();
-      control.session.close();
+      closeSessions();
     },
   };
 }
