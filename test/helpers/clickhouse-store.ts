@@ -1,5 +1,5 @@
 import { type ClickHouseHttpServer, startClickHouseHttp } from "#shared/clickhouse/http/index.ts";
-import type { ClickHouseConfig, PacketPulseConfig } from "#shared/config/index.ts";
+import { type ClickHouseConfig, loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 
 /**
  * The store a silver or gold suite runs on. By default the embedded chDB of the configuration; with
@@ -10,6 +10,10 @@ import type { ClickHouseConfig, PacketPulseConfig } from "#shared/config/index.t
 export const OVER_HTTP = process.env.PACKETPULSE_TEST_CLICKHOUSE === "http";
 
 const servers: ClickHouseHttpServer[] = [];
+let started = 0;
+
+/** How many interfaces this process started: a suite run over HTTP shows it really was. */
+export const interfacesStarted = () => started;
 
 export async function storeUnderTest(config: PacketPulseConfig): Promise<ClickHouseConfig> {
   if (!OVER_HTTP || config.clickhouse.backend !== "embedded") return config.clickhouse;
@@ -19,13 +23,15 @@ export async function storeUnderTest(config: PacketPulseConfig): Promise<ClickHo
     http: { ...config.clickhouseHttp, host: "127.0.0.1", port: 0 },
   });
   servers.push(server);
-  return {
-    backend: "server",
-    url: server.url,
-    username: config.clickhouseHttp.writer.name,
-    password: config.clickhouseHttp.writer.password,
-    database: config.clickhouse.database,
-  };
+  started++;
+  // The configuration a user writes for a server: CLICKHOUSE_URL and the writer's credentials.
+  return loadConfig({
+    PACKETPULSE_DATA_DIR: config.dataDir,
+    CLICKHOUSE_DATABASE: config.clickhouse.database,
+    CLICKHOUSE_URL: server.url,
+    CLICKHOUSE_USER: config.clickhouseHttp.writer.name,
+    CLICKHOUSE_PASSWORD: config.clickhouseHttp.writer.password,
+  }).clickhouse;
 }
 
 /** Stops the interfaces this process started (after the clients closed). */

@@ -4,3 +4,9 @@
  */
 process.env.PACKETPULSE_TEST_CLICKHOUSE = "http";
 await import("./jupiter-silver.test.ts");
+const { interfacesStarted } = await import("../helpers/clickhouse-store.ts");
+const { expect, it } = await import("vitest");
+
+it("ran the silver suite through the HTTP interface", () => {
+  expect(interfacesStarted()).toBeGreaterThan(0);
+});

@@ -4,3 +4,9 @@
  */
 process.env.PACKETPULSE_TEST_CLICKHOUSE = "http";
 await import("./uranus-gold.test.ts");
+const { interfacesStarted } = await import("../helpers/clickhouse-store.ts");
+const { expect, it } = await import("vitest");
+
+it("ran the gold suite through the HTTP interface", () => {
+  expect(interfacesStarted()).toBeGreaterThan(0);
+});
