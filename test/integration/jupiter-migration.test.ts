@@ -22,7 +22,7 @@ const DEVICE = "de71ce00-0000-4000-8000-000000000001";
 
 let dataDir: string;
 let before003: string;
-/** Migrations 001 to 004: what this suite is about (006 gives the names read here other meanings). */
+/** Migrations 001 to 005: what this suite is about (006 gives the names read here other meanings). */
 let through004: string;
 let clickhouse: ClickHouseClient;
 
@@ -56,7 +56,7 @@ beforeAll(async () => {
   for (const file of ["001-silver-tables.sql", "002-silver-views.sql"]) {
     cpSync(path.join(SILVER_MIGRATIONS_DIR, file), path.join(before003, file));
   }
-  for (const file of readdirSync(SILVER_MIGRATIONS_DIR).filter((name) => /^00[1-4]-/.test(name))) {
+  for (const file of readdirSync(SILVER_MIGRATIONS_DIR).filter((name) => /^00[1-5]-/.test(name))) {
     cpSync(path.join(SILVER_MIGRATIONS_DIR, file), path.join(through004, file));
   }
   const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });

@@ -130,5 +130,5 @@ describe("silver migration 006 (natural names)", () => {
     expect(
       await read({ sessions: "sessions_partial", orders: "orders_partial", vehicles: "vehicles_partial" }),
     ).toEqual(partialBefore);
-  });
+  }, 180_000);
 });

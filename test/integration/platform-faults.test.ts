@@ -42,10 +42,13 @@ async function health(port: number, key?: string): Promise<{ code: number; body:
 
 describe("npm start on one data folder", () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-faults-"));
+  // No ClickHouse HTTP interface: with one, `npm run uranus` goes through the running platform instead
+  // (test/integration/sql-cli.test.ts); without it, only the lock can tell it who holds the store.
   const env = {
     PACKETPULSE_DATA_DIR: dataDir,
     KAFKA_BOOTSTRAP_SERVERS: "",
     PACKETPULSE_EVENT_LOG: "embedded",
+    CLICKHOUSE_HTTP_PORT: "off",
   };
   const running: Spawned[] = [];
 

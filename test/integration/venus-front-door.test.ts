@@ -60,7 +60,12 @@ describe("Venus's front door under npm start", () => {
 
   beforeAll(async () => {
     port = await freePort();
-    env = isolatedEnv("embedded", { ...LIMITS, API_KEY: KEY, VENUS_PORT: String(port) });
+    env = isolatedEnv("embedded", {
+      ...LIMITS,
+      API_KEY: KEY,
+      VENUS_PORT: String(port),
+      CLICKHOUSE_HTTP_PORT: "0",
+    });
     url = `ws://127.0.0.1:${port}/ws`;
     platform = spawnProcess("node", ["--import", "tsx", "scripts/start.ts"], env);
     // Fully started: the last line of the start-up lists the scheduled functions.
@@ -360,7 +365,11 @@ describe("production defaults", () => {
       // Prepare
       const port = await freePort();
       const env: Record<string, string> = {
-        ...isolatedEnv("embedded", { NODE_ENV: "production", VENUS_PORT: String(port) }),
+        ...isolatedEnv("embedded", {
+          NODE_ENV: "production",
+          VENUS_PORT: String(port),
+          CLICKHOUSE_HTTP_PORT: "off",
+        }),
         API_KEY: "",
       };
 
@@ -383,7 +392,13 @@ describe("production defaults", () => {
   it("npm start starts with NODE_ENV=production and a key of one's own", async () => {
     // Prepare
     const port = await freePort();
-    const env = isolatedEnv("embedded", { NODE_ENV: "production", VENUS_PORT: String(port) });
+    const env = isolatedEnv("embedded", {
+      NODE_ENV: "production",
+      VENUS_PORT: String(port),
+      CLICKHOUSE_WRITER_PASSWORD: "writer-secret-of-our-own",
+      CLICKHOUSE_READER_PASSWORD: "reader-secret-of-our-own",
+      CLICKHOUSE_HTTP_PORT: "0",
+    });
 
     // Act
     const started = spawnProcess("node", ["--import", "tsx", "scripts/start.ts"], env);

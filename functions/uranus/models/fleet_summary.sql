@@ -41,6 +41,6 @@ SELECT
   v.last_lat AS last_lat,
   v.last_lon AS last_lon,
   {as_of:DateTime64(3, 'UTC')} AS as_of
-FROM vehicles_current AS v
+FROM vehicles AS v
 LEFT JOIN trips AS t ON t.vehicle_id = v.vehicle_id
 LEFT JOIN live AS l ON l.vehicle_id = v.vehicle_id

@@ -5,9 +5,9 @@
 --
 -- The newest event time in each layer and how far it is behind {as_of} (docs/metrics.md#pipeline_freshness).
 -- Bronze comes from a pluggable source ({bronze_available} = 0 when there is none); silver from the
--- sessions table (max over partial rows is exact without merging); gold from session_summary.
+-- partial rows of sessions (the max over them is exact without merging); gold from session_summary.
 WITH
-  (SELECT (max(last_event_at), count()) FROM sessions) AS silver,
+  (SELECT (max(last_event_at), count()) FROM sessions_partial) AS silver,
   (SELECT (max(last_event_at), count()) FROM session_summary) AS gold,
   silver.1 AS silver_newest,
   silver.2 AS silver_rows,

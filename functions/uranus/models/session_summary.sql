@@ -16,7 +16,7 @@ WITH
   -- groups the sessions in scope.
   candidates AS (
     SELECT session_id
-    FROM sessions
+    FROM sessions_partial
     WHERE {scope:String} != 'received_since' OR last_received_at >= {since:DateTime64(3, 'UTC')}
     UNION DISTINCT
     SELECT id AS session_id
@@ -26,7 +26,7 @@ WITH
   ),
   scoped AS (
     SELECT *
-    FROM sessions_current
+    FROM sessions
     WHERE session_id IN (SELECT session_id FROM candidates)
       AND ({scope:String} IN ('all', 'received_since')
         OR ({scope:String} = 'started_between'
@@ -91,7 +91,7 @@ WITH
            q -> greatCircleDistance(q.3, q.4, assumeNotNull(dropoff_lon), assumeNotNull(dropoff_lat)) <= 100, pings))
         AS arrived_ping_index
     FROM scoped AS s
-    LEFT JOIN (SELECT * FROM orders_current WHERE order_id IN (SELECT order_id FROM scoped)) AS o
+    LEFT JOIN (SELECT * FROM orders WHERE order_id IN (SELECT order_id FROM scoped)) AS o
       ON o.order_id = s.order_id
     LEFT JOIN paths AS p ON p.session_id = s.session_id
   )
