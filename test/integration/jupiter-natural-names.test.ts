@@ -20,7 +20,7 @@ const VEHICLE = "7e41c1e0-0000-4000-8000-000000000006";
 const DEVICE = "de71ce00-0000-4000-8000-000000000006";
 
 let dataDir: string;
-let through004: string;
+let before006: string;
 let clickhouse: ClickHouseClient;
 
 const rows = async (query: string) =>
@@ -39,9 +39,9 @@ async function read(names: { sessions: string; orders: string; vehicles: string 
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-silver-006-"));
-  through004 = mkdtempSync(path.join(os.tmpdir(), "packetpulse-silver-001-004-"));
-  for (const file of readdirSync(SILVER_MIGRATIONS_DIR).filter((name) => /^00[1-4]-/.test(name))) {
-    cpSync(path.join(SILVER_MIGRATIONS_DIR, file), path.join(through004, file));
+  before006 = mkdtempSync(path.join(os.tmpdir(), "packetpulse-silver-001-005-"));
+  for (const file of readdirSync(SILVER_MIGRATIONS_DIR).filter((name) => /^00[1-5]-/.test(name))) {
+    cpSync(path.join(SILVER_MIGRATIONS_DIR, file), path.join(before006, file));
   }
   clickhouse = await openClickHouse(loadConfig({ PACKETPULSE_DATA_DIR: dataDir }).clickhouse);
 });
@@ -49,14 +49,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await clickhouse?.close();
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(through004, { recursive: true, force: true });
+  rmSync(before006, { recursive: true, force: true });
 });
 
 describe("silver migration 006 (natural names)", () => {
   it("makes sessions, orders and vehicles one exact row per entity, keeps the partial rows as *_partial and *_current as aliases", async () => {
-    // Prepare: a store at migration 004 with two partial rows per entity, as two batches leave them (merges
+    // Prepare: a store at migration 005 (whose mutations need merges, so it comes first) with two partial rows per entity, as two batches leave them (merges
     // stopped, so they stay two), and a position delivered twice.
-    await applyMigrations(clickhouse, { directory: through004, scope: "silver" });
+    await applyMigrations(clickhouse, { directory: before006, scope: "silver" });
     await clickhouse.command({ query: "SYSTEM STOP MERGES entities" });
     await clickhouse.command({ query: "SYSTEM STOP MERGES session_positions" });
     for (const [first, last, status, rank] of <[string, string, string, number][]>[
