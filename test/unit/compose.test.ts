@@ -1,9 +1,16 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { envSchema } from "#shared/config/index.ts";
 import { loadServerlessFile } from "#shared/runtime/index.ts";
+import {
+  COMPOSE_TEST_SECRETS,
+  type ComposeConfig,
+  composeRequiredOrAvailable,
+  ROOT,
+  readComposeConfig,
+} from "../helpers/compose.ts";
 
 /**
  * docker-compose.yml checked statically with `docker compose config` (no engine needed). CI installs the
@@ -11,45 +18,13 @@ import { loadServerlessFile } from "#shared/runtime/index.ts";
  * PACKETPULSE_REQUIRE_COMPOSE is set. The configs it mounts are run against their programs in
  * test/integration/compose-configs.test.ts.
  */
-function composeAvailable(): boolean {
-  try {
-    execFileSync("docker", ["compose", "version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const AWS_SDK_VARIABLES = new Set(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
 /** Read by plugins/kafka-event-source.mjs (which functions a container runs), not by PacketPulse's config. */
 const LAUNCHER_VARIABLES = new Set(["PACKETPULSE_OFFLINE_FUNCTIONS"]);
-/** The secrets .env must give; docker compose refuses to run without each. */
-const SECRETS = {
-  API_KEY: "compose-test-api-key",
-  CLICKHOUSE_PASSWORD: "compose-test-clickhouse",
-  MINIO_ROOT_PASSWORD: "compose-test-minio",
-  SQLPAD_ADMIN_PASSWORD: "compose-test-sqlpad",
-};
+const SECRETS = COMPOSE_TEST_SECRETS;
 const FUNCTION_SERVICES = ["venus", "jupiter", "neptune", "uranus", "compaction"];
 const ONE_SHOT_SERVICES = ["minio-bucket", "migrate"];
-
-interface ComposeService {
-  image?: string;
-  command?: string[];
-  environment?: Record<string, string>;
-  profiles?: string[];
-  restart?: string;
-  healthcheck?: { test?: string[] };
-  ports?: { published?: string; target: number }[];
-  volumes?: { type: string; source?: string; target: string; read_only?: boolean }[];
-  depends_on?: Record<string, { condition: string }>;
-  deploy?: { resources?: { limits?: { memory?: string; cpus?: number } } };
-}
-
-interface ComposeConfig {
-  services: Record<string, ComposeService>;
-}
 
 function composeConfig(args: string[], env: Record<string, string | undefined>) {
   return spawnSync("docker", ["compose", ...args], {
@@ -60,19 +35,11 @@ function composeConfig(args: string[], env: Record<string, string | undefined>) 
   });
 }
 
-const required = Boolean(process.env.PACKETPULSE_REQUIRE_COMPOSE);
-
-describe.skipIf(!required && !composeAvailable())("docker-compose.yml", () => {
+describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
   // Read when the tests run, not when they are collected: a skipped suite's body still runs.
   let config: ComposeConfig;
   beforeAll(() => {
-    config = JSON.parse(
-      execFileSync("docker", ["compose", "--profile", "simulate", "config", "--format", "json"], {
-        cwd: ROOT,
-        encoding: "utf8",
-        env: { ...process.env, ...SECRETS },
-      }),
-    ) as ComposeConfig;
+    config = readComposeConfig();
   });
 
   it("declares the distributed stack, one service per function, with pinned images", () => {
