@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { PacketPulseConfig } from "#shared/config/index.ts";
+import { readParameter } from "#shared/config/parameters.ts";
 import { openEventLog } from "#shared/log/index.ts";
 import type { EventLog } from "#shared/log/types.ts";
 import { type ConnectionStore, DynamoConnectionStore, SqliteConnectionStore } from "./connection-store.ts";
@@ -30,13 +31,20 @@ export async function openVenusRuntime(
   config: PacketPulseConfig,
   shared?: { log?: EventLog },
 ): Promise<VenusRuntime> {
+  // Deployed stages name an SSM parameter instead of carrying the key in their environment.
+  const apiKey = config.venus.apiKeyParameter
+    ? await readParameter(config.venus.apiKeyParameter, {
+        region: config.aws.region,
+        endpoint: config.aws.endpoint,
+      })
+    : config.venus.apiKey;
   const log = shared?.log ?? (await openEventLog(config));
   await log.ensureTopics([
     { topic: config.topics.sessions, partitions: config.topics.partitions },
     { topic: config.topics.deadLetter, partitions: config.topics.partitions },
   ]);
   const connections = await openConnectionStore(config);
-  const venus = new Venus({ log, connections, apiKey: config.venus.apiKey, topics: config.topics });
+  const venus = new Venus({ log, connections, apiKey, topics: config.topics });
   return {
     venus,
     log,

@@ -66,10 +66,17 @@ async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedd
 }
 
 async function openServer(config: Extract<ClickHouseConfig, { backend: "server" }>) {
+  // Deployed stages name an SSM parameter instead of carrying the password in their environment.
+  const password = config.passwordParameter
+    ? await (await import("#shared/config/parameters.ts")).readParameter(config.passwordParameter.name, {
+        region: config.passwordParameter.region,
+        endpoint: config.passwordParameter.endpoint,
+      })
+    : config.password;
   const common = {
     url: config.url,
     username: config.username,
-    password: config.password,
+    password,
     clickhouse_settings: CLICKHOUSE_SETTINGS,
   };
   // The database must exist before a client can name it in every request.

@@ -69,14 +69,18 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default("packetpulse"),
   KAFKA_SSL: boolean(false),
   KAFKA_SASL_MECHANISM: z
-    .enum(["plain", "scram-sha-256", "scram-sha-512"], {
-      error: "must be plain, scram-sha-256 or scram-sha-512",
+    .enum(["plain", "scram-sha-256", "scram-sha-512", "aws-msk-iam"], {
+      error: "must be plain, scram-sha-256, scram-sha-512 or aws-msk-iam",
     })
     .optional(),
   KAFKA_SASL_USERNAME: optionalString,
   KAFKA_SASL_PASSWORD: optionalString,
+  /** SSM parameter (or Secrets Manager reference) holding MSK's SCRAM secret, {"username","password"}. */
+  KAFKA_SASL_SECRET_PARAMETER: optionalString,
   EVENT_LOG_RETENTION_HOURS: positiveInt(168, 24 * 365 * 10),
   API_KEY: z.string().min(8, "must be at least 8 characters").default("packetpulse-dev-key"),
+  /** SSM parameter holding the API key (deployed stages); replaces API_KEY. */
+  API_KEY_PARAMETER: optionalString,
   VENUS_HOST: z.string().min(1).default("0.0.0.0"),
   VENUS_PORT: port(8000),
   VENUS_CONNECTION_STORE: z
@@ -96,6 +100,8 @@ export const envSchema = z.object({
     .optional(),
   CLICKHOUSE_USER: z.string().min(1).default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
+  /** SSM parameter holding ClickHouse's password (deployed stages); replaces CLICKHOUSE_PASSWORD. */
+  CLICKHOUSE_PASSWORD_PARAMETER: optionalString,
   BRONZE_NAMESPACE: icebergName("default"),
   BRONZE_TABLE: icebergName("sessions"),
   BRONZE_WAREHOUSE: optionalString.refine(
@@ -144,11 +150,25 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * Kafka authentication: a user and password (plain, SCRAM), SCRAM with the pair read from a parameter at
+ * start-up (MSK's SCRAM secret), or MSK's IAM access control (a token signed with the function's role).
+ */
+export type KafkaSasl =
+  | { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string }
+  | {
+      mechanism: "scram-sha-256" | "scram-sha-512";
+      secretParameter: string;
+      region: string;
+      endpoint?: string;
+    }
+  | { mechanism: "aws-msk-iam"; region: string };
+
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
   ssl: boolean;
-  sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
+  sasl?: KafkaSasl;
   replicationFactor: number;
 }
 
@@ -160,6 +180,8 @@ export interface PacketPulseConfig {
     host: string;
     port: number;
     apiKey: string;
+    /** SSM parameter to read the API key from at start-up (deployed stages), in place of `apiKey`. */
+    apiKeyParameter?: string;
     connectionStore: "sqlite" | "dynamodb";
     connectionsTable: string;
     /** API Gateway management API; derived from the request when unset. */
@@ -205,7 +227,15 @@ export interface UranusConfig {
 /** Silver and gold store: embedded chDB in the data folder, or a ClickHouse server when `url` is set. */
 export type ClickHouseConfig =
   | { backend: "embedded"; path: string; database: string }
-  | { backend: "server"; url: string; username: string; password: string; database: string };
+  | {
+      backend: "server";
+      url: string;
+      username: string;
+      password: string;
+      /** SSM parameter to read the password from when the store is opened, in place of `password`. */
+      passwordParameter?: { name: string; region: string; endpoint?: string };
+      database: string;
+    };
 
 /** Formats zod issues as `NAME must ... (got "value")`, one per line. */
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
@@ -216,6 +246,21 @@ function describeIssues(error: z.ZodError, env: Record<string, string | undefine
       return `  ${name} ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
     })
     .join("\n");
+}
+
+function kafkaSasl(e: Env): KafkaSasl | undefined {
+  const mechanism = e.KAFKA_SASL_MECHANISM;
+  if (!mechanism) return undefined;
+  if (mechanism === "aws-msk-iam") return { mechanism, region: e.AWS_REGION };
+  if (mechanism !== "plain" && e.KAFKA_SASL_SECRET_PARAMETER) {
+    return {
+      mechanism,
+      secretParameter: e.KAFKA_SASL_SECRET_PARAMETER,
+      region: e.AWS_REGION,
+      endpoint: e.AWS_ENDPOINT_URL,
+    };
+  }
+  return { mechanism, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): PacketPulseConfig {
@@ -232,9 +277,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration:\n  KAFKA_BOOTSTRAP_SERVERS is required when PACKETPULSE_EVENT_LOG=kafka (for example localhost:9092)",
     );
   }
-  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
+  const saslMechanism = e.KAFKA_SASL_MECHANISM;
+  if (saslMechanism === "aws-msk-iam" && !e.KAFKA_SSL) {
     throw new ConfigError(
-      "Invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set",
+      "Invalid configuration:\n  KAFKA_SSL must be true with KAFKA_SASL_MECHANISM=aws-msk-iam (MSK's IAM listener is TLS, port 9098)",
+    );
+  }
+  const scramFromParameter = saslMechanism?.startsWith("scram") && e.KAFKA_SASL_SECRET_PARAMETER;
+  if (
+    saslMechanism &&
+    saslMechanism !== "aws-msk-iam" &&
+    !scramFromParameter &&
+    (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)
+  ) {
+    throw new ConfigError(
+      `Invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set${saslMechanism.startsWith("scram") ? " (or, for SCRAM, KAFKA_SASL_SECRET_PARAMETER)" : ""}`,
     );
   }
   if (e.BRONZE_WAREHOUSE?.startsWith("s3") && !e.ICEBERG_REST_URL) {
@@ -260,13 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         brokers: e.KAFKA_BOOTSTRAP_SERVERS.split(",").map((s) => s.trim()),
         clientId: e.KAFKA_CLIENT_ID,
         ssl: e.KAFKA_SSL,
-        sasl: e.KAFKA_SASL_MECHANISM
-          ? {
-              mechanism: e.KAFKA_SASL_MECHANISM,
-              username: e.KAFKA_SASL_USERNAME!,
-              password: e.KAFKA_SASL_PASSWORD!,
-            }
-          : undefined,
+        sasl: kafkaSasl(e),
         replicationFactor: e.KAFKA_REPLICATION_FACTOR,
       }
     : undefined;
@@ -278,6 +329,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       host: e.VENUS_HOST,
       port: e.VENUS_PORT,
       apiKey: e.API_KEY,
+      apiKeyParameter: e.API_KEY_PARAMETER,
       connectionStore: e.VENUS_CONNECTION_STORE,
       connectionsTable: e.VENUS_CONNECTIONS_TABLE,
       managementEndpoint: e.VENUS_MANAGEMENT_ENDPOINT,
@@ -319,6 +371,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           url: e.CLICKHOUSE_URL,
           username: e.CLICKHOUSE_USER,
           password: e.CLICKHOUSE_PASSWORD,
+          passwordParameter: e.CLICKHOUSE_PASSWORD_PARAMETER
+            ? { name: e.CLICKHOUSE_PASSWORD_PARAMETER, region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL }
+            : undefined,
           database: e.CLICKHOUSE_DATABASE,
         }
       : {
