@@ -96,9 +96,13 @@ export class Venus {
   /**
    * Write-through cache of the connection store. State only moves from unauthenticated to authenticated,
    * so a cached entry is never more permissive than the store; it keeps frames of one connection in order
-   * by letting their synchronous part run without waiting for the store.
+   * by letting their synchronous part run without waiting for the store. Only an authenticated entry is
+   * final: an unauthenticated one may have changed in the store (on Lambda, the authentication frame can
+   * reach another instance), so receive() reads the store again for it.
    */
   readonly #states = new Map<string, ConnectionState>();
+  /** Frames of a connection still waiting for its state from the store, chained to keep their order. */
+  readonly #pending = new Map<string, Promise<unknown>>();
 
   constructor(options: VenusOptions) {
     this.#options = options;
@@ -127,6 +131,7 @@ export class Venus {
 
   async disconnect(connectionId: string): Promise<void> {
     this.#states.delete(connectionId);
+    this.#pending.delete(connectionId);
     await this.#options.connections.delete(connectionId);
   }
 
@@ -137,18 +142,29 @@ export class Venus {
   receive(connectionId: string, frame: string): Promise<FrameOutcome> {
     this.stats.framesReceived += 1;
     const cached = this.#states.get(connectionId);
-    if (cached) return this.#handle(cached, frame);
-    return this.#options.connections.get(connectionId).then((stored) => {
-      const state: ConnectionState = stored ?? {
-        connectionId,
-        authenticated: false,
-        protocol: "v1",
-        connectedAt: this.#now(),
-        sourceIp: "",
-      };
-      if (stored) this.#states.set(connectionId, stored);
-      return this.#handle(state, frame);
+    const pending = this.#pending.get(connectionId);
+    if (cached?.authenticated && !pending) return this.#handle(cached, frame);
+    // Not known to be authenticated here: read the store, after this connection's earlier frames.
+    const outcome = (pending ?? Promise.resolve())
+      .then(() => this.#states.get(connectionId))
+      .then(async (known) => {
+        const stored = known?.authenticated ? known : await this.#options.connections.get(connectionId);
+        if (stored) this.#states.set(connectionId, stored);
+        const state: ConnectionState = stored ?? {
+          connectionId,
+          authenticated: false,
+          protocol: "v1",
+          connectedAt: this.#now(),
+          sourceIp: "",
+        };
+        return this.#handle(state, frame);
+      });
+    const settled = outcome.catch(() => undefined);
+    this.#pending.set(connectionId, settled);
+    void settled.then(() => {
+      if (this.#pending.get(connectionId) === settled) this.#pending.delete(connectionId);
     });
+    return outcome;
   }
 
   async #handle(state: ConnectionState, frame: string): Promise<FrameOutcome> {
