@@ -40,7 +40,7 @@ export interface GoldRunOptions {
   onProgress?: (progress: GoldProgress) => void;
   /**
    * A schedule tick: the run is skipped when another run (of a second replica's schedule event) already
-   * ran with an as-of time in [from, to); its tables are as fresh. A run with the same `runId` (the same
+   * succeeded with an as-of time in [from, to); its tables are as fresh. A failed run does not count. A run with the same `runId` (the same
    * event, retried) is not another run: it runs again.
    */
   tick?: { from: Date; to: Date };
@@ -98,10 +98,11 @@ async function runTick(options: GoldRunOptions): Promise<GoldRunResult> {
   if (options.tick) {
     const previous = await rows<{ run_id: string; run_as_of: string }>(
       options.clickhouse,
-      `SELECT run_id, toString(as_of) AS run_as_of FROM uranus_runs
+      `SELECT run_id, toString(any(as_of)) AS run_as_of FROM uranus_runs
        WHERE as_of >= {from:DateTime64(3, 'UTC')} AND as_of < {to:DateTime64(3, 'UTC')}
          AND run_id != {runId:String}
-       ORDER BY started_at LIMIT 1`,
+       GROUP BY run_id HAVING countIf(outcome != 'success') = 0
+       ORDER BY min(started_at) LIMIT 1`,
       { from: chTime(options.tick.from), to: chTime(options.tick.to), runId: options.runId ?? "" },
     );
     if (previous[0]) {

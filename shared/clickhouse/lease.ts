@@ -92,6 +92,26 @@ async function readLease(client: ClickHouseClient, table: string): Promise<Lease
   }
 }
 
+/** Creates the lease's table; false when another process created it first. */
+async function createLease(
+  client: ClickHouseClient,
+  table: string,
+  holder: string,
+  ttlMs: number,
+): Promise<boolean> {
+  try {
+    await client.command({
+      query: `CREATE TABLE ${table} (held UInt8) ENGINE = Memory COMMENT ${commentOf(holder, ttlMs)}`,
+    });
+    return true;
+  } catch (error) {
+    if (isAlreadyExists(error)) return false;
+    throw new ClickHouseStoreError(`Cannot take lease ${table}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
 /** Takes the lease `name` if it is free (or expired); `undefined` when another holder has it. */
 export async function tryAcquireLease(
   client: ClickHouseClient,
@@ -105,22 +125,16 @@ export async function tryAcquireLease(
   const holder = options.holder ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const table = tableOf(name);
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await client.command({
-        query: `CREATE TABLE ${table} (held UInt8) ENGINE = Memory COMMENT ${commentOf(holder, ttlMs)}`,
-      });
-      return holdLease(client, name, table, holder, ttlMs);
-    } catch (error) {
-      if (!isAlreadyExists(error)) {
-        throw new ClickHouseStoreError(`Cannot take lease ${name}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-    }
+    // A held lease is seen without trying to create it (clients log a failed CREATE as an error).
     const current = await readLease(client, table);
-    if (current && current.expiresAt > Date.now()) return undefined;
-    // Expired (its holder stopped renewing) or gone meanwhile: move it away, then try to create it again.
-    // Of several processes that find it expired, one RENAME succeeds; the others see an unknown table.
+    if (!current) {
+      if (await createLease(client, table, holder, ttlMs))
+        return holdLease(client, name, table, holder, ttlMs);
+      continue;
+    }
+    if (current.expiresAt > Date.now()) return undefined;
+    // Expired (its holder stopped renewing): move it away, then try to create it again. Of several
+    // processes that find it expired, one RENAME succeeds; the others see an unknown table.
     const expired = `${table}_expired_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
     try {
       await client.command({ query: `RENAME TABLE ${table} TO ${expired}` });
