@@ -573,7 +573,7 @@ class MissingTopicError extends EventLogError {
  * role on Lambda); kafkajs asks for a new one when it reconnects
  * (https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html).
  */
-function kafkaSaslOptions(sasl: KafkaConfig["sasl"]): SASLOptions | undefined {
+export function kafkaSaslOptions(sasl: KafkaConfig["sasl"]): SASLOptions | undefined {
   if (!sasl) return undefined;
   if (sasl.mechanism === "aws-msk-iam") {
     const { region } = sasl;
