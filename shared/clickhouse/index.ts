@@ -15,6 +15,7 @@ export {
   type Migration,
   readMigrations,
   splitStatements,
+  waitingForMigration,
 } from "./migrations.ts";
 export { openClickHouse } from "./open.ts";
 export { CLICKHOUSE_SETTINGS } from "./settings.ts";

@@ -75,6 +75,12 @@ export async function readMigrations(directory: string): Promise<Migration[]> {
   return migrations;
 }
 
+/** Says on stderr that this process waits for another one's migration (a held or expiring lease). */
+export const waitingForMigration = (scope: string) => (holder: string) =>
+  console.error(
+    `${scope} migrations: waiting for ${holder}, which holds the migration lease (it expires 60 s after its holder stops)`,
+  );
+
 /**
  * Applies the migrations of `directory` that `schema_migrations` does not list for `scope` (one scope per
  * layer, e.g. "silver" and "gold", so each keeps its own numbering). Returns the migrations applied now.
