@@ -29,7 +29,8 @@ import { freePort, type Spawned, spawnProcess } from "../helpers/processes.ts";
  * does not): LocalStack's init script through the AWS CLI's `awslocal` against moto (LocalStack's own
  * DynamoDB needs downloads); Venus's service as compose configures it, under serverless offline, on the
  * table that script made; the REST catalog's settings on the fixture's server (the jar inside
- * apache/iceberg-rest-fixture). Trino's catalog is run by test/integration/neptune-trino.test.ts; SQLPad 7
+ * apache/iceberg-rest-fixture). Trino's catalog file is the one scripts/trino.sh gives the Trino of
+ * test/integration/neptune-trino.test.ts (compose's hosts replaced); SQLPad 7
  * exists only as an image and is checked statically (test/unit/compose.test.ts).
  */
 
