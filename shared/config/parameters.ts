@@ -16,6 +16,21 @@ export interface ParameterSource {
 
 const cache = new Map<string, Promise<string>>();
 
+const SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/";
+/** A secret's ARN: its name, then the 6 characters Secrets Manager appends to make the ARN unique. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:(.+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * The Parameter Store name to ask for: a Secrets Manager reference names the secret by its name, so a
+ * reference given with the secret's ARN (as serverless.yml has it) is turned into one with its name.
+ */
+export function parameterName(name: string): string {
+  if (!name.startsWith(SECRETS_MANAGER_REFERENCE)) return name;
+  const secret = name.slice(SECRETS_MANAGER_REFERENCE.length);
+  const arn = SECRET_ARN.exec(secret);
+  return arn ? `${SECRETS_MANAGER_REFERENCE}${arn[1]}` : name;
+}
+
 export function readParameter(name: string, source: ParameterSource): Promise<string> {
   const key = `${source.endpoint ?? ""}|${source.region}|${name}`;
   let value = cache.get(key);
@@ -31,7 +46,9 @@ export function readParameter(name: string, source: ParameterSource): Promise<st
 async function fetchParameter(name: string, source: ParameterSource): Promise<string> {
   const client = new SSMClient({ region: source.region, endpoint: source.endpoint });
   try {
-    const { Parameter } = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    const { Parameter } = await client.send(
+      new GetParameterCommand({ Name: parameterName(name), WithDecryption: true }),
+    );
     if (!Parameter?.Value) throw new ConfigError(`Parameter ${name} has no value`);
     return Parameter.Value;
   } catch (error) {

@@ -6,7 +6,7 @@ import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { loadConfig } from "#shared/config/index.ts";
-import { readParameter, readScramSecret } from "#shared/config/parameters.ts";
+import { parameterName, readParameter, readScramSecret } from "#shared/config/parameters.ts";
 import { ConfigError } from "#shared/errors.ts";
 import { kafkaSaslOptions } from "#shared/log/kafka/event-log.ts";
 
@@ -49,6 +49,18 @@ describe.skipIf(!endpoint)("secrets from SSM parameters", () => {
     // Assess
     expect(key).toBe("key-from-parameter-store");
     expect(scram).toEqual({ username: "venus", password: "scram-secret" });
+  });
+
+  it("asks Parameter Store for a Secrets Manager secret by its name, also when given its ARN", () => {
+    expect(
+      parameterName(
+        "/aws/reference/secretsmanager/arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_packetpulse-AbCdEf",
+      ),
+    ).toBe("/aws/reference/secretsmanager/AmazonMSK_packetpulse");
+    expect(parameterName("/aws/reference/secretsmanager/AmazonMSK_packetpulse")).toBe(
+      "/aws/reference/secretsmanager/AmazonMSK_packetpulse",
+    );
+    expect(parameterName("/packetpulse/prod/api-key")).toBe("/packetpulse/prod/api-key");
   });
 
   it("names the parameter and what to check when it cannot be read or has the wrong shape", async () => {
