@@ -24,6 +24,13 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 const EMBEDDED_CONNECTIONS = 2;
 
 async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedded" }>) {
+  // On Lambda (not serverless offline, which sets IS_OFFLINE) chDB is not in the bundle: say what is missing
+  // rather than fail on a missing package, or write to a container's temporary disk.
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.IS_OFFLINE !== "true") {
+    throw new ClickHouseStoreError(
+      `CLICKHOUSE_URL is required on AWS Lambda (function ${process.env.AWS_LAMBDA_FUNCTION_NAME}): the embedded ClickHouse is for one machine and is not in the function's bundle`,
+    );
+  }
   mkdirSync(config.path, { recursive: true });
   const connections: import("chdb/connection").ChdbConnection[] = [];
   try {
