@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -111,6 +111,7 @@ describe.skipIf(!composeRequiredOrAvailable() || !dynamoEndpoint)(
       let dataDir: string;
       let wsUrl: string;
       let healthUrl: string;
+      let ports: { ws: number; http: number };
       const apiKey = COMPOSE_TEST_SECRETS.API_KEY;
 
       beforeAll(async () => {
@@ -131,6 +132,7 @@ describe.skipIf(!composeRequiredOrAvailable() || !dynamoEndpoint)(
           OFFLINE_HTTP_PORT: String(httpPort),
           OFFLINE_LAMBDA_PORT: String(lambdaPort),
         };
+        ports = { ws: wsPort, http: httpPort };
         wsUrl = `ws://127.0.0.1:${wsPort}/ws`;
         healthUrl = `http://127.0.0.1:${httpPort}/health`;
         const [command, ...args] = venus.command!;
@@ -175,6 +177,65 @@ describe.skipIf(!composeRequiredOrAvailable() || !dynamoEndpoint)(
         expect(Items.map((item) => item.protocol?.S).sort()).toEqual(["v1", "v2"]);
         expect(Items.every((item) => item.authenticated?.BOOL === true)).toBe(true);
       });
+
+      it("is reached through venus-gateway's nginx config: WebSocket on 8000, health on 8001", async () => {
+        // Prepare: the mounted config, its compose names and ports replaced by this machine's, under nginx.
+        const gateway = compose.services["venus-gateway"]!;
+        const mount = gateway.volumes!.find((v) => v.target === "/etc/nginx/conf.d/default.conf")!;
+        const nginx = (await run("bash", [path.join(ROOT, "scripts/nginx.sh"), "install"])).stdout.trim();
+        const prefix = mkdtempSync(path.join(os.tmpdir(), "packetpulse-compose-nginx-"));
+        const [wsPort, healthPort] = [await freePort(), await freePort()];
+        const conf = readFileSync(mount.source!, "utf8")
+          .replace("listen 8000;", `listen 127.0.0.1:${wsPort};`)
+          .replace("listen 8001;", `listen 127.0.0.1:${healthPort};`)
+          .replace("http://venus:8000;", `http://127.0.0.1:${ports.ws};`)
+          .replace("http://venus:8080;", `http://127.0.0.1:${ports.http};`);
+        writeFileSync(path.join(prefix, "venus.conf"), conf);
+        // The image's nginx.conf around the mounted file: temporary folders of its own here.
+        writeFileSync(
+          path.join(prefix, "nginx.conf"),
+          [
+            `pid ${prefix}/nginx.pid;`,
+            "error_log stderr;",
+            "events {}",
+            "http {",
+            "  access_log off;",
+            ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(
+              (t) => `  ${t}_temp_path ${prefix}/${t};`,
+            ),
+            `  include ${prefix}/venus.conf;`,
+            "}",
+          ].join("\n"),
+        );
+        const server = spawnProcess(
+          nginx,
+          ["-p", prefix, "-c", `${prefix}/nginx.conf`, "-e", "stderr", "-g", "daemon off;"],
+          {},
+        );
+        try {
+          const healthUrl = `http://127.0.0.1:${healthPort}/health`;
+          const deadline = Date.now() + 20_000;
+          let health = await fetch(healthUrl).catch(() => undefined);
+          while (!health?.ok && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            health = await fetch(healthUrl).catch(() => undefined);
+          }
+
+          // Act
+          const client = await TestClient.open(`ws://127.0.0.1:${wsPort}/ws`);
+          const authenticated = await client.request({ type: "authentication", api_key: apiKey });
+          const accepted = await client.request(JSON.stringify(v1Message()));
+          client.close();
+
+          // Assess
+          expect(health?.status, server.output()).toBe(200);
+          expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
+          expect(accepted).toBe('{"success":true,"message":"Data sent to Kafka"}');
+        } finally {
+          await server.stop();
+          rmSync(prefix, { recursive: true, force: true });
+        }
+      }, 120_000);
     });
   },
 );

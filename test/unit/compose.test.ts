@@ -61,6 +61,7 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
         "trino",
         "uranus",
         "venus",
+        "venus-gateway",
       ].sort(),
     );
     for (const [name, service] of Object.entries(config.services)) {
@@ -68,7 +69,7 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
       expect(service.image, name).not.toMatch(/:latest$/);
       // An exact release: x.y.z, a single number (Trino), a dated release (MinIO), or the locally built image.
       expect(service.image, name).toMatch(
-        /:(\d+\.\d+\.\d+(\.\d+)?|\d+|RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z)$|^packetpulse\/functions:local$/,
+        /:(\d+\.\d+\.\d+(\.\d+)?(-alpine)?|\d+|RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z)$|^packetpulse\/functions:local$/,
       );
     }
     expect(config.services.mars?.profiles).toEqual(["simulate"]);
@@ -116,8 +117,8 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
     expect(runBy.get("health")?.sort()).toEqual([...FUNCTION_SERVICES].sort());
   });
 
-  it("lets the scalable consumers run as several replicas: no fixed host ports, no container names", () => {
-    for (const name of ["jupiter", "neptune", "uranus", "compaction"]) {
+  it("lets every function run as several replicas: no fixed host ports, no container names", () => {
+    for (const name of FUNCTION_SERVICES) {
       expect(config.services[name]!.ports ?? [], name).toEqual([]);
       expect(config.services[name], name).not.toHaveProperty("container_name");
     }
@@ -151,9 +152,9 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
     );
 
     // Assess
-    expect(published).toContainEqual({ name: "venus", published: 8000, target: 8000 });
+    expect(published).toContainEqual({ name: "venus-gateway", published: 8000, target: 8000 });
+    expect(published).toContainEqual({ name: "venus-gateway", published: 8001, target: 8001 });
     expect(published).toContainEqual({ name: "trino", published: 8080, target: 8080 });
-    expect(published).toContainEqual({ name: "venus", published: 8001, target: 8080 });
     expect(published.map((p) => p.published)).not.toContain(3000);
     expect(new Set(published.map((p) => p.published)).size).toBe(published.length);
   });
@@ -175,6 +176,23 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
     }
     const text = readFileSync(path.join(ROOT, "docker-compose.yml"), "utf8");
     expect(text.match(/packetpulse-venus-connections/g)).toHaveLength(1);
+  });
+
+  it("fronts Venus's replicas with a gateway that proxies to Venus's own ports", () => {
+    // Prepare
+    const gateway = config.services["venus-gateway"]!;
+    const mount = gateway.volumes?.find((v) => v.target === "/etc/nginx/conf.d/default.conf");
+    const conf = readFileSync(mount!.source!, "utf8");
+    const venus = config.services.venus!.environment!;
+
+    // Act
+    const upstreams = [...conf.matchAll(/set \$\w+ http:\/\/([\w-]+):(\d+);/g)].map((m) => `${m[1]}:${m[2]}`);
+
+    // Assess
+    expect(mount?.source).toBe(path.join(ROOT, "infra/nginx/venus.conf"));
+    expect(upstreams).toEqual([`venus:${venus.VENUS_PORT}`, `venus:${venus.OFFLINE_HTTP_PORT ?? "8080"}`]);
+    expect(gateway.depends_on?.venus?.condition).toBe("service_healthy");
+    expect(config.services.mars!.environment!.WEBSOCKET_URL).toBe("ws://venus-gateway:8000/ws");
   });
 
   it("keeps the REST catalog's database in a volume the image's user (uid 1000) owns", () => {
