@@ -11,7 +11,8 @@ import { ClickHouseStoreError } from "./errors.ts";
  * (TABLE_ALREADY_EXISTS) and one server serialises DDL on one name: whoever creates `packetpulse_lease_<name>`
  * holds the lease. The table's comment says who and until when; the holder renews it every third of the TTL
  * and drops the table to release it. A lease whose holder died expires: the next taker renames the table
- * away (only one RENAME of a name can succeed) and creates it again. See docs/decisions/023-*.md.
+ * away (only one RENAME of a name can succeed) and creates it again.
+ * See docs/decisions/023-scaling-on-one-clickhouse.md.
  */
 
 export interface LeaseOptions {

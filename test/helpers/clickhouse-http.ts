@@ -17,9 +17,6 @@ export interface ClickHouseHttp {
   close(): Promise<void>;
 }
 
-/** Request parameters that are transport settings of the client, not statement settings. */
-const TRANSPORT = new Set(["query", "database", "query_id", "session_id", "enable_http_compression"]);
-
 export async function startClickHouseHttp(path: string, database = "packetpulse"): Promise<ClickHouseHttp> {
   const clickhouse = await openClickHouse({ backend: "embedded", path, database });
   const server = http.createServer(async (request, response) => {
@@ -32,13 +29,11 @@ export async function startClickHouseHttp(path: string, database = "packetpulse"
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const queryParams: Record<string, string | null> = {};
+    // Statement settings of the request are left out: the store has the same ones (settings.ts) set already.
     for (const [name, value] of url.searchParams) {
       // The client sends a NULL parameter as \N, which a server reads as NULL and chDB's binding does not.
       if (name.startsWith("param_"))
         queryParams[name.slice("param_".length)] = value === "\\N" ? null : value;
-      else if (!TRANSPORT.has(name)) {
-        // Statement settings are the store's own (shared/clickhouse/settings.ts), as every client sends.
-      }
     }
     const inUrl = url.searchParams.get("query");
     try {
