@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createJupiter, eventLogDeadLetterSink, openSilverPool } from "#functions/jupiter/index.ts";
+import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import {
   loadModels,
   openGoldStore,
@@ -10,11 +11,14 @@ import {
 } from "#functions/uranus/index.ts";
 import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { startVenusServer } from "#functions/venus/server.ts";
-import { loadConfig } from "#shared/config/index.ts";
+import { DEVELOPMENT_API_KEY, loadConfig, requireOwnApiKey } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
+import { clickhouseCheck, describeChange, eventLogCheck, HealthModel } from "#shared/health/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
+import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
 import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
+import { installProcessGuard } from "./process-guard.ts";
 import { startSchedules } from "./schedules.ts";
 
 /**
@@ -32,6 +36,9 @@ const usage = `Usage: npm start -- [--simulate] [--sessions N] [--couriers N] [-
   --seed N          simulation seed (default 42)
 
 Configuration comes from the environment; see README.md ("Configuration").`;
+
+/** How often `npm start` checks its components, to print a line when one changes state. */
+const HEALTH_CHECK_INTERVAL_MS = 5_000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -51,6 +58,11 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
+  requireOwnApiKey(config);
+  // Whatever escapes a connection's or a function's own error handling is logged here; the platform goes on.
+  installProcessGuard();
+  // Before anything opens or listens: a second process on this folder stops here, naming the holder.
+  const lock = lockDataFolder(config.dataDir, "npm start");
   // Shutdown steps, newest first. Signals are handled from the start, so a stop during start-up
   // (a slow embedded ClickHouse, say) still closes what is already open.
   const shutdown: (() => Promise<void>)[] = [];
@@ -67,15 +79,34 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   const started = () => stopping === undefined;
 
+  shutdown.push(async () => lock.release());
+  const say = (line: string) => console.log(`  ${line}`);
   const log = await openEventLog(config);
   shutdown.push(() => log.close());
-  const runtime = await openVenusRuntime(config, { log });
+  // One health model for the platform: GET /health, and a console line whenever a component changes state.
+  const health = new HealthModel([eventLogCheck(log)]);
+  health.onChange((change) => {
+    if (change.previous !== undefined || change.component.status !== "ok") {
+      console.log(
+        `${describeChange(change)}${change.component.detail ? ` — ${change.component.detail}` : ""}`,
+      );
+    }
+  });
+  const runtime = await openVenusRuntime(config, {
+    log,
+    retryTopics: { backoff: { initialMs: 500, maxMs: 30_000 }, say },
+    clearStaleConnections: true,
+  });
   shutdown.push(() => runtime.close());
+  health.add(runtime.healthCheck());
   const server = await startVenusServer({
     venus: runtime.venus,
     log,
     host: config.venus.host,
     port: config.venus.port,
+    limits: config.venus.serverLimits,
+    health,
+    apiKey: config.venus.apiKey,
   });
   const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
   shutdown.push(() => monitor.stop());
@@ -85,13 +116,23 @@ async function main(): Promise<void> {
       ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}`
       : config.dataDir;
   console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
-  console.log(`  Venus  ${server.url}   health: http://localhost:${server.port}/health`);
+  const healthHost = server.url.slice("ws://".length, server.url.lastIndexOf(":"));
+  console.log(`  Venus  ${server.url}   health: http://${healthHost}:${server.port}/health`);
+  if (config.venus.apiKeyIsDefault) {
+    console.log(
+      `  API key: the development default (${DEVELOPMENT_API_KEY}); set API_KEY to your own outside development`,
+    );
+  }
   if (!started()) return;
 
   // Silver and gold share one ClickHouse client: embedded chDB binds its data folder to one process, and
   // one client keeps Jupiter's writes and Uranus's models on the same session.
   const clickhouse = await openGoldStore(config.clickhouse);
   shutdown.push(() => clickhouse.close());
+  health.add(clickhouseCheck(clickhouse));
+  const bronze = openBronzeFreshness(config.bronze);
+  shutdown.push(() => bronze.close());
+  health.add(bronze.healthCheck());
   if (!started()) return;
 
   // The Kafka-triggered functions of serverless.yml in this process: Jupiter with the shared client, any
@@ -110,6 +151,7 @@ async function main(): Promise<void> {
     handlers: { jupiter },
   });
   shutdown.push(() => eventSources.stop());
+  for (const check of eventSources.healthChecks()) health.add(check);
   for (const source of eventSources.eventSources) {
     console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
   }
@@ -124,8 +166,10 @@ async function main(): Promise<void> {
       models: await loadModels(),
       settings: config.uranus,
       everyMs: scheduleRateMs(expression),
+      bronze,
     });
     shutdown.push(() => gold.stop());
+    health.add(gold.healthCheck());
     console.log(`  uranus refreshing the gold tables every ${expression.replace(/^rate\((.*)\)$/, "$1")}`);
   }
 
@@ -135,6 +179,9 @@ async function main(): Promise<void> {
   for (const scheduled of schedules.functions) {
     console.log(`  ${scheduled.name} every ${Math.round(scheduled.everyMs / 60_000)} min`);
   }
+
+  const watcher = health.watch(HEALTH_CHECK_INTERVAL_MS);
+  shutdown.push(async () => watcher.stop());
 
   if (values.simulate && started()) {
     const { startMars } = await import("#functions/mars/run.ts");

@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { eventLogDeadLetterSink } from "./dead-letter.ts";
 import { createJupiter, type JupiterHandler, type KafkaBatchResponse } from "./jupiter.ts";
 import { openSilverPool } from "./silver-batch.ts";
@@ -12,7 +13,6 @@ import { openSilverStore } from "./store.ts";
  */
 
 const config = loadConfig();
-let jupiter: Promise<JupiterHandler> | undefined;
 
 async function openJupiter(): Promise<JupiterHandler> {
   const clickhouse = await openSilverStore(config.clickhouse);
@@ -24,10 +24,8 @@ async function openJupiter(): Promise<JupiterHandler> {
   });
 }
 
+const jupiter = lazyStart(openJupiter);
+
 export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
-  jupiter ??= openJupiter().catch((error: unknown) => {
-    jupiter = undefined;
-    throw error;
-  });
-  return (await jupiter)(event, context);
+  return (await jupiter())(event, context);
 }

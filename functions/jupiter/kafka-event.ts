@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PacketPulseError } from "#shared/errors.ts";
+import type { ValidationIssue } from "#shared/events/index.ts";
 import type { ConsumedRecord } from "#shared/log/types.ts";
 import { inProcessRecord, inProcessRecords } from "#shared/runtime/kafkaEvent.ts";
 import type { ThreadRecord } from "#shared/threads/index.ts";
@@ -158,6 +159,25 @@ function decodeWellFormed(event: unknown): SessionsRecord[] | undefined {
     }
   }
   return records;
+}
+
+/** The largest distance from the epoch, in ms, that a Date holds (ECMA-262 "Time Values and Time Range"). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * What is wrong with a record's timestamp as the time Venus received its event, if anything. Kafka
+ * timestamps are 64-bit and any producer sets them; one no date can hold cannot be a receive time (and
+ * fails date formatting and Iceberg's microsecond timestamps).
+ */
+export function receiveTimeIssue(timestamp: number): ValidationIssue | undefined {
+  if (Number.isInteger(timestamp) && Math.abs(timestamp) <= MAX_DATE_MS) return undefined;
+  return {
+    field: "",
+    rule: "range",
+    message:
+      "the record's timestamp (when Venus received the event) must be a time in ms " +
+      `within ±${MAX_DATE_MS} (got ${timestamp})`,
+  };
 }
 
 /** "topic-partition", the `partition` of a batch item failure identifier. */

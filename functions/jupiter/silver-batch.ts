@@ -144,7 +144,12 @@ export async function processSilverBatch(
       format: "CSV",
       // One thread parses a batch's CSV faster than ClickHouse's parallel parser, whose set-up costs
       // more than it saves at a few MB; the cores are busy decoding the next batch (docs/benchmarks.md).
-      clickhouse_settings: { ...settings, input_format_parallel_parsing: 0 },
+      // The log position columns are MATERIALIZED (hidden from SELECT *, migration 005): written explicitly.
+      clickhouse_settings: {
+        ...settings,
+        input_format_parallel_parsing: 0,
+        insert_allow_materialized_columns: 1,
+      },
     }),
   );
   // Sessions, orders and vehicles share one table (decision 016): one insert for the three, since every

@@ -9,7 +9,9 @@ import {
   validateV1,
   validateV2,
 } from "#shared/events/index.ts";
-import type { SessionsRecord } from "./kafka-event.ts";
+import { showValue } from "#shared/events/issues.ts";
+import { isUuid } from "#shared/events/uuid.ts";
+import { receiveTimeIssue, type SessionsRecord } from "./kafka-event.ts";
 
 /**
  * A `sessions` record as silver sees it: validated with the contract's validators, ids lowercased (UUIDs
@@ -23,6 +25,12 @@ interface SilverEventBase {
   orderId: string;
   occurredAt: number;
   receivedAt: number;
+  /**
+   * Where the record sat in the log (set by the batch transform; 0 when unknown): the tie-breaker after
+   * event time, so positions with equal timestamps keep arrival order (migration 005).
+   */
+  logPartition?: number;
+  logOffset?: number;
 }
 
 export type SilverEvent = SilverEventBase &
@@ -82,6 +90,8 @@ export interface SilverRecordText {
 /** {@link toSilverEvent} for a record already read out (a worker reads them straight from packed bytes). */
 export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
   const declared = record.schemaVersion;
+  const timeIssue = receiveTimeIssue(record.timestamp);
+  if (timeIssue) return { ok: false, schemaVersion: declared === "1" ? 1 : 2, issues: [timeIssue] };
   let json: unknown;
   try {
     json = JSON.parse(record.text);
@@ -108,6 +118,21 @@ export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
   if (schemaVersion === 1) {
     const verdict = validateV1(json, options);
     if (!verdict.ok) return { ok: false, schemaVersion: 1, issues: verdict.issues };
+    // Venus writes the id it derived; a header that is not a UUID did not come from Venus, and would
+    // reach the UUID columns of a batch's insert (and fail it whole) if taken as it is.
+    if (record.eventId !== undefined && !isUuid(record.eventId)) {
+      return {
+        ok: false,
+        schemaVersion: 1,
+        issues: [
+          {
+            field: "event_id",
+            rule: "uuid",
+            message: `the record's event_id header must be a UUID (got ${showValue(record.eventId)})`,
+          },
+        ],
+      };
+    }
     const eventId = record.eventId ?? v1EventId(verdict.value);
     return { ok: true, event: fromV1(verdict.value, eventId, record.timestamp) };
   }

@@ -27,6 +27,8 @@ export interface SessionPositionRow {
   heading_deg: number | null;
   accuracy_m: number | null;
   v1_status: string | null;
+  log_partition: number;
+  log_offset: number;
 }
 
 /**
@@ -48,6 +50,8 @@ export const POSITION_COLUMNS = [
   "heading_deg",
   "accuracy_m",
   "v1_status",
+  "log_partition",
+  "log_offset",
 ] as const satisfies readonly (keyof SessionPositionRow)[];
 
 /** A CSV field as ClickHouse reads it: `\N` for NULL, strings quoted with inner quotes doubled. */
@@ -61,7 +65,7 @@ function csvField(value: string | number | null): string {
 export function positionsCsv(rows: readonly SessionPositionRow[]): string {
   let out = "";
   for (const row of rows) {
-    out += `${csvField(row.event_id)},${csvField(row.session_id)},${csvField(row.device_id)},${csvField(row.vehicle_id)},${csvField(row.order_id)},${csvField(row.occurred_at)},${csvField(row.received_at)},${csvField(row.lat)},${csvField(row.lon)},${csvField(row.speed_kmh)},${csvField(row.heading_deg)},${csvField(row.accuracy_m)},${csvField(row.v1_status)}\n`;
+    out += `${csvField(row.event_id)},${csvField(row.session_id)},${csvField(row.device_id)},${csvField(row.vehicle_id)},${csvField(row.order_id)},${csvField(row.occurred_at)},${csvField(row.received_at)},${csvField(row.lat)},${csvField(row.lon)},${csvField(row.speed_kmh)},${csvField(row.heading_deg)},${csvField(row.accuracy_m)},${csvField(row.v1_status)},${row.log_partition},${row.log_offset}\n`;
   }
   return out;
 }
@@ -326,6 +330,8 @@ function positionRow(event: SilverEvent, at: Iso, receivedAt: Iso): SessionPosit
     heading_deg: ping?.headingDeg ?? null,
     accuracy_m: ping?.accuracyM ?? null,
     v1_status: event.kind === "v1_message" ? event.status : null,
+    log_partition: event.logPartition ?? 0,
+    log_offset: event.logOffset ?? 0,
   };
 }
 
@@ -413,9 +419,10 @@ function positionLine(event: SilverEvent, at: Iso, receivedAt: Iso): string | un
   // a quote, so they are quoted without escaping.
   const ids = `"${event.eventId}","${event.sessionId}","${event.deviceId}","${event.vehicleId}","${event.orderId}"`;
   const where = `"${at}","${receivedAt}",${event.position.lat},${event.position.lon}`;
+  const log = `${event.logPartition ?? 0},${event.logOffset ?? 0}`;
   return event.kind === "location_ping"
-    ? `${ids},${where},${event.speedKmh},${event.headingDeg},${event.accuracyM},\\N\n`
-    : `${ids},${where},\\N,\\N,\\N,"${event.status}"\n`;
+    ? `${ids},${where},${event.speedKmh},${event.headingDeg},${event.accuracyM},\\N,${log}\n`
+    : `${ids},${where},\\N,\\N,\\N,"${event.status}",${log}\n`;
 }
 
 /**

@@ -29,15 +29,39 @@ export interface SilverChunk {
 interface VerdictSource {
   count: number;
   verdict(index: number): SilverEventVerdict;
+  /** The record's partition and offset in the log. */
+  partition(index: number): number;
+  offset(index: number): number;
+}
+
+/**
+ * A record's verdict; a check that throws on what a record holds (a bug, or an input no rule foresaw) is
+ * that record's rejection, not the batch's failure: a thrown batch is retried for ever and stops its
+ * partition.
+ */
+function checked(source: VerdictSource, index: number): SilverEventVerdict {
+  try {
+    return source.verdict(index);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return {
+      ok: false,
+      schemaVersion: 2,
+      issues: [{ field: "", rule: "invalid", message: `the record could not be checked (${message})` }],
+    };
+  }
 }
 
 function transform(source: VerdictSource): SilverChunk {
   const rows = new SilverRowsBuilder();
   const rejected: SilverChunk["rejected"] = [];
   for (let index = 0; index < source.count; index++) {
-    const verdict = source.verdict(index);
-    if (verdict.ok) rows.add(verdict.event);
-    else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
+    const verdict = checked(source, index);
+    if (verdict.ok) {
+      verdict.event.logPartition = source.partition(index);
+      verdict.event.logOffset = source.offset(index);
+      rows.add(verdict.event);
+    } else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }
   return {
     positionsCsv: rows.positionsCsv(),
@@ -51,7 +75,12 @@ function transform(source: VerdictSource): SilverChunk {
 
 /** The transform of records in memory (a chunk this thread keeps). */
 export function transformSilverChunk(records: readonly SessionsRecord[]): SilverChunk {
-  return transform({ count: records.length, verdict: (index) => toSilverEvent(records[index]!) });
+  return transform({
+    count: records.length,
+    verdict: (index) => toSilverEvent(records[index]!),
+    partition: (index) => records[index]!.partition,
+    offset: (index) => records[index]!.offset,
+  });
 }
 
 /**
@@ -70,6 +99,8 @@ export function transformPackedSilverChunk(packed: PackedRecords): SilverChunk {
   };
   return transform({
     count: fields.count,
+    partition: (index) => packed.partitions[index]!,
+    offset: (index) => packed.offsets[index]!,
     verdict(index) {
       record.text = fields.valueText(index);
       record.byteLength = fields.valueLength(index);

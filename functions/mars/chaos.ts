@@ -64,9 +64,11 @@ const CORRUPTIONS: readonly Corruption[] = [
   (record) => {
     record.session_id = "session-42";
   },
-  // A field the contract does not know.
-  (record) => {
-    record.speed_mph = 12;
+  // v2: a field the contract does not know. v1 accepts extra fields (the original devices send two), so
+  // there: a drop-off at 0,0, which means no position.
+  (record, protocol) => {
+    if (protocol === "v2") record.speed_mph = 12;
+    else Object.assign(record, { end_lat: 0, end_lon: 0 });
   },
   // A value of the wrong type.
   (record, protocol) => {

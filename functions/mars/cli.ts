@@ -52,7 +52,7 @@ function parser(argv: string[]) {
       out: { type: "string", describe: "also write the stream to this NDJSON file, one event per line" },
       send: { type: "boolean", describe: "send over the WebSocket; --no-send only writes --out [true]" },
       url: { type: "string", describe: "Venus WebSocket URL [ws://localhost:8000/ws] (WEBSOCKET_URL)" },
-      "api-key": { type: "string", describe: "API key [packetpulse-dev-key] (API_KEY)" },
+      "api-key": { type: "string", describe: "API key [mars-secret-key] (API_KEY)" },
       duplicates: { type: "string", describe: "chaos: fraction of events sent twice [0]" },
       reorder: { type: "string", describe: "chaos: fraction of events sent late, out of order [0]" },
       malformed: {

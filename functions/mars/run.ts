@@ -68,7 +68,7 @@ export const MARS_DEFAULTS = {
   batchSize: 100,
   send: true,
   url: "ws://localhost:8000/ws",
-  apiKey: "packetpulse-dev-key",
+  apiKey: "mars-secret-key",
   duplicates: 0,
   reorder: 0,
   malformed: 0,

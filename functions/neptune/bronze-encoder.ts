@@ -8,7 +8,7 @@ import {
   type ThreadTask,
   unpackRecords,
 } from "#shared/threads/index.ts";
-import { BronzeBatchBuilder } from "./bronze-rows.ts";
+import { BronzeBatchBuilder, type BronzeVerdict } from "./bronze-rows.ts";
 import { PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
 
 /**
@@ -30,6 +30,24 @@ export interface EncodedChunk {
   rejected: { index: number; schemaVersion: 1 | 2; issues: ValidationIssue[] }[];
 }
 
+/**
+ * A record's verdict; a check that throws on what a record holds (a bug, or an input no rule foresaw) is
+ * that record's rejection, not the batch's failure: a thrown batch is retried for ever and stops its
+ * partition. The builder adds a row's cells only once the row passed, so a throw leaves no trace in it.
+ */
+function checked(builder: BronzeBatchBuilder, record: SessionsRecord): BronzeVerdict {
+  try {
+    return builder.add(record);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return {
+      ok: false,
+      schemaVersion: 2,
+      issues: [{ field: "", rule: "invalid", message: `the record could not be checked (${message})` }],
+    };
+  }
+}
+
 /** The work of one chunk, on whichever thread runs it. */
 export function encodeChunk(
   records: readonly SessionsRecord[],
@@ -41,7 +59,7 @@ export function encodeChunk(
   const rejected: EncodedChunk["rejected"] = [];
   let rows = 0;
   for (let index = 0; index < records.length; index++) {
-    const verdict = builder.add(records[index]!);
+    const verdict = checked(builder, records[index]!);
     if (verdict.ok) rows++;
     else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }

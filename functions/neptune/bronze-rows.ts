@@ -1,4 +1,4 @@
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
+import { receiveTimeIssue, type SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
   parseTimestampMs,
   SESSIONS_HEADERS,
@@ -7,6 +7,7 @@ import {
   type ValidationIssue,
   v1EventId,
 } from "#shared/events/index.ts";
+import { showValue } from "#shared/events/issues.ts";
 import type { CellValue, ColumnBatch, PrimitiveType, Schema } from "#shared/iceberg/index.ts";
 import { dayOf, PLATFORM_COLUMNS } from "./bronze-schema.ts";
 
@@ -87,6 +88,8 @@ export class BronzeBatchBuilder {
 
   add(record: SessionsRecord): BronzeVerdict {
     const declared = record.headers[SESSIONS_HEADERS.schemaVersion]?.toString("utf8");
+    const timeIssue = receiveTimeIssue(record.timestamp);
+    if (timeIssue) return { ok: false, schemaVersion: declared === "1" ? 1 : 2, issues: [timeIssue] };
     let json: unknown;
     try {
       json = JSON.parse(record.value.toString("utf8"));
@@ -119,7 +122,8 @@ export class BronzeBatchBuilder {
         issues.push({
           field: name,
           rule: "type",
-          message: `${name} must be ${TYPE_NAMES[column.type]} (got ${JSON.stringify(value)})`,
+          // A short rendering: the value may be megabytes long, or nested deeper than JSON.stringify can go.
+          message: `${name} must be ${TYPE_NAMES[column.type]} (got ${showValue(value)})`,
         });
       } else {
         row[column.index] = cell;

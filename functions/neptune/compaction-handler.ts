@@ -1,6 +1,7 @@
 import { loadConfig } from "#shared/config/index.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { type CompactionResult, compactBronze } from "./compaction.ts";
-import { type BronzeStore, openBronzeStore } from "./store.ts";
+import { openBronzeStore } from "./store.ts";
 
 /**
  * Neptune's scheduled maintenance (a `schedule` event in serverless.yml, also run by `npm start`):
@@ -9,16 +10,12 @@ import { type BronzeStore, openBronzeStore } from "./store.ts";
  */
 
 const config = loadConfig();
-let store: Promise<BronzeStore> | undefined;
+const store = lazyStart(() => openBronzeStore(config.bronze));
 
 export const ORPHAN_AGE_MS = 3_600_000;
 
 export async function handler(): Promise<CompactionResult> {
-  store ??= openBronzeStore(config.bronze).catch((error: unknown) => {
-    store = undefined;
-    throw error;
-  });
-  const { table } = await store;
+  const { table } = await store();
   return compactBronze(table, {
     targetBytes: config.bronze.compactionTargetBytes,
     snapshotRetentionMs: config.bronze.snapshotRetentionMs,

@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { CommitPacer } from "./bronze-batch.ts";
 import { BronzeEncoder } from "./bronze-encoder.ts";
 import { eventLogBronzeDeadLetterSink } from "./dead-letter.ts";
@@ -13,7 +14,6 @@ import { openBronzeStore } from "./store.ts";
  */
 
 const config = loadConfig();
-let neptune: Promise<NeptuneHandler> | undefined;
 
 async function openNeptune(): Promise<NeptuneHandler> {
   const store = await openBronzeStore(config.bronze);
@@ -28,10 +28,8 @@ async function openNeptune(): Promise<NeptuneHandler> {
   });
 }
 
+const neptune = lazyStart(openNeptune);
+
 export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
-  neptune ??= openNeptune().catch((error: unknown) => {
-    neptune = undefined;
-    throw error;
-  });
-  return (await neptune)(event, context);
+  return (await neptune())(event, context);
 }

@@ -9,6 +9,7 @@ export {
   processBronzeBatch,
 } from "./bronze-batch.ts";
 export { BronzeEncoder, type EncodedChunk, encodeChunk } from "./bronze-encoder.ts";
+export { type BronzeFreshness, openBronzeFreshness } from "./bronze-freshness.ts";
 export { BronzeBatchBuilder, type BronzeVerdict } from "./bronze-rows.ts";
 export {
   bronzeColumns,

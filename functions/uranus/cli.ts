@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
+import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
+import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
 import { loadModels } from "./models.ts";
 import { type GoldProgress, type RunMode, runGold } from "./runner.ts";
 import { openGoldStore } from "./store.ts";
@@ -102,7 +104,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const asOf = values["as-of"] ? parseTime("as-of", values["as-of"]) : new Date();
 
   const config = loadConfig();
+  // Embedded ClickHouse binds its folder to one process: say at once who has it rather than fail inside chDB.
+  const lock =
+    config.clickhouse.backend === "embedded" ? lockDataFolder(config.dataDir, "npm run uranus") : undefined;
   const clickhouse = await openGoldStore(config.clickhouse);
+  const bronze = openBronzeFreshness(config.bronze);
   try {
     const began = performance.now();
     console.log(
@@ -116,6 +122,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       mode,
       range,
       only: values.model,
+      bronze,
       onProgress: (progress) => {
         const line = progressLine(progress);
         if (line) console.log(line);
@@ -127,7 +134,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
     );
     return result.ok ? 0 : 1;
   } finally {
+    await bronze.close();
     await clickhouse.close();
+    lock?.release();
   }
 }
 

@@ -1,5 +1,7 @@
 import type { Context } from "aws-lambda";
+import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import { loadConfig } from "#shared/config/index.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { loadModels } from "./models.ts";
 import { openGoldStore } from "./store.ts";
 import { createUranus, type GoldRunSummary, type UranusHandler } from "./uranus.ts";
@@ -10,17 +12,19 @@ import { createUranus, type GoldRunSummary, type UranusHandler } from "./uranus.
  */
 
 const config = loadConfig();
-let uranus: Promise<UranusHandler> | undefined;
 
 async function openUranus(): Promise<UranusHandler> {
   const clickhouse = await openGoldStore(config.clickhouse);
-  return createUranus({ clickhouse, models: await loadModels(), settings: config.uranus });
+  return createUranus({
+    clickhouse,
+    models: await loadModels(),
+    settings: config.uranus,
+    bronze: openBronzeFreshness(config.bronze),
+  });
 }
 
+const uranus = lazyStart(openUranus);
+
 export async function handler(event: unknown, context: Context): Promise<GoldRunSummary> {
-  uranus ??= openUranus().catch((error: unknown) => {
-    uranus = undefined;
-    throw error;
-  });
-  return (await uranus)(event, context);
+  return (await uranus())(event, context);
 }

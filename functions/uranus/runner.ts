@@ -12,8 +12,9 @@ import type { GoldModel, ModelStrategy } from "./models.ts";
  *
  * - rebuild: the SELECT over everything, every run.
  * - incremental: the SELECT over a scope (sessions silver received something for since the previous
- *   successful run minus the look-back, or that started in a backfill day), plus every other row of the
- *   current table carried over unchanged. With no previous run, or a changed schema, it runs in full.
+ *   successful run minus the look-back, sessions that reached silver after that run's ingestion watermark,
+ *   or that started in a backfill day), plus every other row of the current table carried over unchanged.
+ *   With no previous run (or none with a watermark), or a changed schema, it runs in full.
  *
  * A model's output is a function of silver and `asOf` only, so two runs with the same `asOf` give identical
  * tables. Each model's start, duration, rows and outcome go to `uranus_runs`.
@@ -65,6 +66,8 @@ export interface ModelRunResult {
   /** Rows in the table after the run. */
   rows: number;
   windowStart: Date | null;
+  /** Silver's ingestion watermark this run saw everything up to (full and incremental runs; else null). */
+  ingestedUntil: string | null;
   error: string;
 }
 
@@ -128,6 +131,8 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
   const selected = options.only
     ? options.models.filter((model) => options.only!.includes(model.name))
     : options.models;
+  // Read before any model: every row ingested after it reaches the next incremental run.
+  const watermark = await readIngestionWatermark(clickhouse);
   const bronze = await readBronzeFreshness(options.bronze);
   const existing = await listTables(clickhouse);
   const results: ModelRunResult[] = [];
@@ -157,6 +162,7 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
           rowsWritten: 0,
           rows: 0,
           windowStart: null,
+          ingestedUntil: null,
           error: `not run: dependency ${failedDependency} ${outcomes.get(failedDependency)}`,
         };
       } else {
@@ -178,6 +184,7 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
           since: chTime(new Date(0)),
           from: chTime(new Date(0)),
           to: chTime(new Date(0)),
+          ingested_after: EPOCH_MICROS,
         };
         try {
           let rowsWritten = 0;
@@ -208,6 +215,7 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
               ...base,
               scope: "received_since",
               since: chTime(plan.windowStart!),
+              ingested_after: plan.ingestedAfter ?? EPOCH_MICROS,
             });
             if (widened) mode = "full";
             rowsWritten = written;
@@ -224,6 +232,7 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
             rowsWritten,
             rows: model.strategy === "rebuild" ? rowsWritten : await countRows(clickhouse, model.name),
             windowStart: plan.windowStart,
+            ingestedUntil: mode === "full" || mode === "incremental" ? watermark : null,
             error: "",
           };
         } catch (error) {
@@ -240,6 +249,7 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
             rowsWritten: 0,
             rows: 0,
             windowStart: plan.windowStart,
+            ingestedUntil: null,
             error: error instanceof Error ? error.message : String(error),
           };
         }
@@ -254,6 +264,8 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
 interface ModelPlan {
   mode: ModelRunMode;
   windowStart: Date | null;
+  /** Incremental: the previous run's ingestion watermark; sessions ingested after it are in scope. */
+  ingestedAfter?: string;
 }
 
 async function planModel(
@@ -276,9 +288,21 @@ async function planModel(
   );
   const lastAsOf = previous[0]?.previous_as_of;
   if (!lastAsOf) return { mode: "full", windowStart: null };
+  // The watermark of the latest such run by wall clock, whatever its as-of: ingestion is about what silver
+  // held, not about the time the run describes.
+  const [latest] = await rows<{ watermark: string | null }>(
+    clickhouse,
+    `SELECT toString(argMax(ingested_until, (started_at, run_id))) AS watermark FROM uranus_runs
+     WHERE model = {model:String} AND outcome = 'success' AND mode IN ('full', 'incremental')
+       AND ingested_until IS NOT NULL`,
+    { model: model.name },
+  );
+  // Runs before the watermark existed: one full run, so nothing silver got meanwhile is missed.
+  if (!latest?.watermark || latest.watermark === "\\N") return { mode: "full", windowStart: null };
   return {
     mode: "incremental",
     windowStart: new Date(Date.parse(lastAsOf) - settings.lookbackMinutes * 60_000),
+    ingestedAfter: latest.watermark,
   };
 }
 
@@ -323,6 +347,39 @@ async function buildAndSwap(
   return { written, widened: false };
 }
 
+const EPOCH_MICROS = "1970-01-01 00:00:00.000000";
+
+/**
+ * Silver's ingestion watermark: a time such that every session row ingested (entities.ingested_at) at or
+ * before it is visible now, and every row ingested after it is not yet, or was ingested after this read.
+ * The newest visible ingestion time, lowered below the start of any insert still running (its rows are
+ * stamped when it starts writing and become visible only when it ends) and below this read itself.
+ * Null when silver has no entities table.
+ */
+async function readIngestionWatermark(clickhouse: ClickHouseClient): Promise<string | null> {
+  try {
+    // Inserts in flight first: one that ends between the two reads is then either seen running or visible.
+    const [inFlight] = await rows<{ read_at: string; oldest_insert: string }>(
+      clickhouse,
+      `SELECT toString(now64(6)) AS read_at,
+              toString(ifNull(minOrNull(now64(6) - toIntervalMicrosecond(toInt64(elapsed * 1000000))), now64(6))) AS oldest_insert
+       FROM system.processes WHERE query_kind = 'Insert'`,
+    );
+    const [row] = await rows<{ watermark: string }>(
+      clickhouse,
+      `SELECT toString(least(
+         max(ingested_at),
+         toDateTime64({read_at:String}, 6, 'UTC') - toIntervalMillisecond(1),
+         toDateTime64({oldest_insert:String}, 6, 'UTC') - toIntervalMillisecond(1))) AS watermark
+       FROM entities WHERE entity = 'session'`,
+      { read_at: inFlight!.read_at, oldest_insert: inFlight!.oldest_insert },
+    );
+    return row?.watermark ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function dayChunks(from: Date, to: Date): { from: Date; to: Date }[] {
   const chunks: { from: Date; to: Date }[] = [];
   for (let start = Math.floor(from.getTime() / DAY_MS) * DAY_MS; start < to.getTime(); start += DAY_MS) {
@@ -352,6 +409,7 @@ async function recordRuns(
       mode: result.mode,
       as_of: asOf.toISOString(),
       window_start: result.windowStart?.toISOString() ?? null,
+      ingested_until: result.ingestedUntil,
       range_from: mode === "backfill" ? (range?.from.toISOString() ?? null) : null,
       range_to: mode === "backfill" ? (range?.to.toISOString() ?? null) : null,
       started_at: result.startedAt.toISOString(),

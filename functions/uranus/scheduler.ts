@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { UranusConfig } from "#shared/config/index.ts";
+import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
 import type { BronzeFreshnessSource } from "./freshness.ts";
 import type { GoldModel } from "./models.ts";
 import { type GoldRunResult, runGold } from "./runner.ts";
@@ -18,8 +19,13 @@ export interface GoldScheduleOptions {
 export interface GoldScheduleHandle {
   /** Resolves after the first run (successful or not). */
   readonly firstRun: Promise<void>;
+  /** `uranus`: its last run; degraded after a failed run, failing after FAILING_AFTER failed runs in a row. */
+  healthCheck(): HealthCheck;
   stop(): Promise<void>;
 }
+
+/** Failed runs in a row after which gold counts as failing rather than degraded. */
+export const FAILING_AFTER = 3;
 
 /** One line about a run, for `npm start`'s console. */
 export function describeRun(result: GoldRunResult, elapsedMs: number): string {
@@ -37,6 +43,12 @@ export function describeRun(result: GoldRunResult, elapsedMs: number): string {
  */
 export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHandle {
   const say = options.say ?? ((line: string) => console.log(`  uranus ${line}`));
+  let last: { at: string; failed: string[]; error?: string } | undefined;
+  let failuresInARow = 0;
+  const record = (failed: string[], error?: string) => {
+    last = { at: new Date().toISOString(), failed, error };
+    failuresInARow = failed.length > 0 || error ? failuresInARow + 1 : 0;
+  };
   let running: Promise<void> | undefined;
   let stopped = false;
   const tick = () => {
@@ -49,8 +61,15 @@ export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHan
       bronze: options.bronze,
     })
       .then(
-        (result) => say(describeRun(result, performance.now() - began)),
-        (error: unknown) => say(`gold run failed: ${error instanceof Error ? error.message : String(error)}`),
+        (result) => {
+          record(result.models.filter((m) => m.outcome !== "success").map((m) => m.model));
+          say(describeRun(result, performance.now() - began));
+        },
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          record([], message);
+          say(`gold run failed: ${message}`);
+        },
       )
       .finally(() => {
         running = undefined;
@@ -61,6 +80,21 @@ export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHan
   const timer = setInterval(tick, options.everyMs);
   return {
     firstRun,
+    healthCheck: () => ({
+      component: "uranus",
+      async check(): Promise<HealthCheckResult> {
+        if (!last) return { status: "ok", reason: "first run under way" };
+        const facts = { lastRunAt: last.at, failedRunsInARow: failuresInARow };
+        if (failuresInARow === 0) return { status: "ok", reason: "last run succeeded", facts };
+        const what = last.error ? "the last run failed" : `the last run failed for ${last.failed.join(", ")}`;
+        return {
+          status: failuresInARow >= FAILING_AFTER ? "failing" : "degraded",
+          reason: `${what} (${failuresInARow} failed run(s) in a row)`,
+          detail: last.error,
+          facts,
+        };
+      },
+    }),
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -93,6 +93,19 @@ export class SqliteConnectionStore implements ConnectionStore {
     this.#remove.run(connectionId);
   }
 
+  /**
+   * Removes every row: called by the process that owns the data folder (`npm start`, which holds its lock)
+   * at start, when no connection can be open yet, so rows left by a killed process do not pile up.
+   * Returns how many rows were removed.
+   */
+  clearAll(): number {
+    return this.#db.prepare("DELETE FROM venus_connections").run().changes;
+  }
+
+  count(): number {
+    return this.#db.prepare<[], number>("SELECT count(*) FROM venus_connections").pluck().get() ?? 0;
+  }
+
   async close(): Promise<void> {
     this.#db.close();
   }

@@ -1,12 +1,14 @@
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
+  GoneException,
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import middy from "@middy/core";
 import { z } from "zod";
 import { loadConfig } from "#shared/config/index.ts";
-import { openVenusRuntime, type VenusRuntime } from "./runtime.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { openVenusRuntime } from "./runtime.ts";
 
 /**
  * Venus as a Lambda function behind an API Gateway WebSocket API ($connect, $default, $disconnect), and
@@ -15,11 +17,8 @@ import { openVenusRuntime, type VenusRuntime } from "./runtime.ts";
  */
 
 const config = loadConfig();
-let runtime: Promise<VenusRuntime> | undefined;
-const venusRuntime = () => {
-  runtime ??= openVenusRuntime(config);
-  return runtime;
-};
+// A failed start (the broker unreachable at a cold start) is retried at the next invocation.
+const venusRuntime = lazyStart(() => openVenusRuntime(config));
 
 const stringMap = z.record(z.string(), z.string().optional()).nullish();
 
@@ -61,12 +60,18 @@ function managementClientConfig(event: WebsocketEvent) {
   };
 }
 
+/**
+ * Sends the reply and closes the connection. A client that is already gone (410 GoneException from the
+ * @connections API) needs neither: that is the outcome wanted, not an error of this frame.
+ */
 async function closeWithReply(event: WebsocketEvent, reply: string): Promise<void> {
   const client = new ApiGatewayManagementApiClient(managementClientConfig(event));
   const ConnectionId = event.requestContext.connectionId;
   try {
     await client.send(new PostToConnectionCommand({ ConnectionId, Data: Buffer.from(reply) }));
     await client.send(new DeleteConnectionCommand({ ConnectionId }));
+  } catch (error) {
+    if (!(error instanceof GoneException)) throw error;
   } finally {
     client.destroy();
   }
@@ -100,7 +105,13 @@ export async function handleWebsocket(event: WebsocketEvent): Promise<WebsocketR
           : (event.body ?? "");
       const { reply, close } = await venus.receive(connectionId, frame);
       if (close) {
-        await closeWithReply(event, reply);
+        try {
+          await closeWithReply(event, reply);
+        } catch (error) {
+          // The management API failed: the reply still reaches the client as the route response.
+          console.error(`venus: cannot close connection ${connectionId}: ${(error as Error).message}`);
+          return { statusCode: 200, body: reply };
+        }
         return { statusCode: 200 };
       }
       return { statusCode: 200, body: reply };

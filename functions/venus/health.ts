@@ -1,22 +1,49 @@
 import middy from "@middy/core";
 import { loadConfig } from "#shared/config/index.ts";
+import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
 import { openEventLog } from "#shared/log/index.ts";
-import type { EventLog } from "#shared/log/types.ts";
+import { lazyStart } from "#shared/platform/lazy-start.ts";
 
-/** `GET /health`: whether Venus can reach its event log. 200 when it can, 503 otherwise. */
+/**
+ * `GET /health`: whether Venus can reach its event log, in the platform's health model (docs/operations.md).
+ * 200 when no component is failing, 503 otherwise; details only for a caller presenting the API key.
+ */
 
 const config = loadConfig();
-let eventLog: Promise<EventLog> | undefined;
+// A failed start (the broker unreachable at a cold start) is retried at the next invocation.
+const healthModel = lazyStart(async () => new HealthModel([eventLogCheck(await openEventLog(config))]));
 
 export const handler = middy<
-  unknown,
+  { headers?: Record<string, string | undefined> | null } | undefined,
   { statusCode: number; headers: Record<string, string>; body: string }
->().handler(async () => {
-  eventLog ??= openEventLog(config);
-  const health = await (await eventLog).health();
-  return {
-    statusCode: health.ok ? 200 : 503,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ status: health.ok ? "ok" : "unavailable", eventLog: health }),
-  };
+>().handler(async (event) => {
+  const authenticated = presentsApiKey(lowerCaseKeys(event?.headers ?? {}), config.venus.apiKey);
+  let response: { statusCode: number; body: string };
+  try {
+    response = await healthResponse(await healthModel(), authenticated);
+  } catch (error) {
+    const now = new Date().toISOString();
+    response = {
+      statusCode: 503,
+      body: JSON.stringify({
+        status: "failing",
+        checkedAt: now,
+        components: [
+          {
+            component: "event-log",
+            status: "failing",
+            reason: "cannot be opened",
+            since: now,
+            ...(authenticated ? { detail: (error as Error).message } : {}),
+          },
+        ],
+        eventLog: { ok: false, backend: config.eventLog.backend },
+      }),
+    };
+  }
+  return { ...response, headers: { "content-type": "application/json" } };
 });
+
+function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}

@@ -1,8 +1,10 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import {
   deadLetterHeaders,
   EVENT_LIMITS,
+  exceedsDepth,
   sessionsRecordHeaders,
+  V1_FIELDS,
   V1_LOG_UNAVAILABLE_PREFIX,
   type ValidationIssue,
   v1EventId,
@@ -10,6 +12,7 @@ import {
   validateV2,
 } from "#shared/events/index.ts";
 import type { EventLog, LogRecordInput } from "#shared/log/types.ts";
+import { AuthFailureLimiter } from "./auth-limiter.ts";
 import type { ConnectionState, ConnectionStore } from "./connection-store.ts";
 import { describeIssues, type EventResult, v1Replies, v2Ack, v2Error } from "./replies.ts";
 
@@ -23,11 +26,41 @@ import { describeIssues, type EventResult, v1Replies, v2Ack, v2Error } from "./r
 /** Largest frame Venus reads (API Gateway's own message limit is 128 KB; batches stay well below this). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/** The reply's text for a frame over {@link MAX_FRAME_BYTES}; its size is unknown when it was not read whole. */
+export const frameTooLargeMessage = (byteLength?: number) =>
+  `Frame of ${byteLength === undefined ? "more than " : ""}${byteLength ?? MAX_FRAME_BYTES} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit; send smaller batches`;
+
+const V1_FIELD_SET: ReadonlySet<string> = new Set(V1_FIELDS);
+
+/** What Venus tolerates from one client before it stops listening to it; see README "Configuration". */
+export interface VenusLimits {
+  /** Failed authentications one remote address may make per minute; the next ones are refused unchecked. */
+  authFailuresPerMinute: number;
+  /** Events a connection's rejection ratio is judged over (a frame that is not an event counts as one). */
+  rejectionWindow: number;
+  /** Share of rejected events in a window at which the connection is closed (1 never closes). */
+  rejectionCloseRatio: number;
+}
+
+export const DEFAULT_VENUS_LIMITS: VenusLimits = {
+  authFailuresPerMinute: 10,
+  rejectionWindow: 1000,
+  rejectionCloseRatio: 0.9,
+};
+
+/** Where Venus says what happened on the server's side: failed authentications, internal errors. */
+export interface VenusLogger {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface VenusOptions {
   log: EventLog;
   connections: ConnectionStore;
   apiKey: string;
   topics: { sessions: string; deadLetter: string };
+  limits?: Partial<VenusLimits>;
+  logger?: VenusLogger;
   now?: () => number;
 }
 
@@ -38,11 +71,16 @@ export interface ConnectRequest {
   sourceIp?: string;
 }
 
-export type ConnectOutcome = { accepted: true } | { accepted: false; statusCode: 401; message: string };
+export type ConnectOutcome =
+  | { accepted: true }
+  | { accepted: false; statusCode: 401 | 429; message: string; retryAfterSeconds?: number };
 
 export interface FrameOutcome {
   reply: string;
-  /** Set when the connection must be closed after the reply (a failed v1 authentication). */
+  /**
+   * Set when the connection must be closed after the reply: a failed v1 authentication, or a connection
+   * whose events are mostly rejected.
+   */
   close?: { code: number; reason: string };
 }
 
@@ -53,10 +91,21 @@ export interface VenusStats {
   framesRejected: number;
   connectionsOpened: number;
   connectionsRefused: number;
+  /** Wrong or missing keys, at connect or in an authentication frame (refusals by the rate limit included). */
+  authenticationsFailed: number;
+  /** Accepted v1 events that carried fields besides the 12 (kept in the raw payload). */
+  v1EventsWithExtraFields: number;
+  /** Frames whose handling failed unexpectedly; each was answered with an internal error. */
+  internalErrors: number;
+  /** Connections closed because most of their events were rejected. */
+  connectionsClosedForRejections: number;
 }
 
 /** WebSocket close code 1008: policy violation (RFC 6455 §7.4.1), used for a wrong API key. */
-const CLOSE_POLICY_VIOLATION = 1008;
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+/** At most this many names of v1 extra fields are remembered for {@link Venus.v1ExtraFields}. */
+const MAX_EXTRA_FIELD_NAMES = 32;
 
 type DeadLetter = { key: string; value: string; issues: ValidationIssue[]; schemaVersion: 1 | 2 };
 
@@ -73,13 +122,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Compares keys in constant time for equal lengths, so response timing does not leak a prefix. */
-function sameKey(given: unknown, expected: string): boolean {
+const keyDigest = (key: string) => createHash("sha256").update(key, "utf8").digest();
+
+/**
+ * Compares a presented key with the expected one through their SHA-256 digests: both sides are 32 bytes
+ * whatever was sent, so neither the comparison's time nor an early length check leaks the key's length or
+ * a prefix of it.
+ */
+function sameKey(given: unknown, expected: Buffer): boolean {
   if (typeof given !== "string") return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return timingSafeEqual(keyDigest(given), expected);
 }
+
+/** Rejections of one connection in its current window of events. */
+interface RejectionWindow {
+  events: number;
+  rejected: number;
+}
+
+const internalErrorMessage = (errorId: string) =>
+  `Internal error while handling this frame (error id ${errorId}); nothing from it was stored. The connection stays open; retry, and report the id if it persists`;
 
 export class Venus {
   readonly stats: VenusStats = {
@@ -89,10 +151,24 @@ export class Venus {
     framesRejected: 0,
     connectionsOpened: 0,
     connectionsRefused: 0,
+    authenticationsFailed: 0,
+    v1EventsWithExtraFields: 0,
+    internalErrors: 0,
+    connectionsClosedForRejections: 0,
   };
 
   readonly #options: VenusOptions;
   readonly #now: () => number;
+  readonly #limits: VenusLimits;
+  readonly #logger: VenusLogger;
+  readonly #apiKeyDigest: Buffer;
+  readonly #authFailures: AuthFailureLimiter;
+  readonly #rejections = new Map<string, RejectionWindow>();
+  /** Connections to close once their current frames are answered, with the close code and reason. */
+  readonly #closing = new Map<string, { code: number; reason: string }>();
+  /** Names of the fields v1 devices added, with how many accepted events carried each. */
+  readonly #extraFields = new Map<string, number>();
+  #errorSequence = 0;
   /**
    * Write-through cache of the connection store. State only moves from unauthenticated to authenticated,
    * so a cached entry is never more permissive than the store; it keeps frames of one connection in order
@@ -107,13 +183,36 @@ export class Venus {
   constructor(options: VenusOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#limits = { ...DEFAULT_VENUS_LIMITS, ...options.limits };
+    this.#logger = options.logger ?? { warn: console.warn, error: console.error };
+    this.#apiKeyDigest = keyDigest(options.apiKey);
+    this.#authFailures = new AuthFailureLimiter({
+      perMinute: this.#limits.authFailuresPerMinute,
+      now: this.#now,
+      warn: (message) => this.#logger.warn(message),
+    });
+  }
+
+  /** Fields besides the 12 that accepted v1 events carried, with counts (at most 32 names). */
+  v1ExtraFields(): ReadonlyMap<string, number> {
+    return this.#extraFields;
   }
 
   async connect(request: ConnectRequest): Promise<ConnectOutcome> {
     const key = header(request.headers, "x-api-key") ?? request.query?.api_key;
-    if (key !== undefined && !sameKey(key, this.#options.apiKey)) {
-      this.stats.connectionsRefused += 1;
-      return { accepted: false, statusCode: 401, message: "Authentication failed: invalid API key" };
+    if (key !== undefined) {
+      const refusal = this.#checkKey(key, request.sourceIp ?? "", "at connect");
+      if (refusal) {
+        this.stats.connectionsRefused += 1;
+        return refusal.retryAfterSeconds === undefined
+          ? { accepted: false, statusCode: 401, message: refusal.message }
+          : {
+              accepted: false,
+              statusCode: 429,
+              message: refusal.message,
+              retryAfterSeconds: refusal.retryAfterSeconds,
+            };
+      }
     }
     // Without a key at connect, the client speaks the original protocol and authenticates by frame.
     const state: ConnectionState = {
@@ -132,7 +231,38 @@ export class Venus {
   async disconnect(connectionId: string): Promise<void> {
     this.#states.delete(connectionId);
     this.#pending.delete(connectionId);
+    this.#rejections.delete(connectionId);
+    this.#closing.delete(connectionId);
     await this.#options.connections.delete(connectionId);
+  }
+
+  /** Whether the connection has authenticated (by key at connect, or by its v1 authentication frame). */
+  isAuthenticated(connectionId: string): boolean {
+    return this.#states.get(connectionId)?.authenticated === true;
+  }
+
+  /**
+   * Checks a presented key, unless its address already failed too often this minute (then the key is not
+   * even compared). Returns why it is refused, or `undefined` when it is right.
+   */
+  #checkKey(
+    key: unknown,
+    sourceIp: string,
+    where: string,
+  ): { message: string; retryAfterSeconds?: number } | undefined {
+    const blockedFor = this.#authFailures.blockedSeconds(sourceIp);
+    if (blockedFor > 0) {
+      this.stats.authenticationsFailed += 1;
+      this.#authFailures.record(sourceIp, `refused ${where} (too many failures)`);
+      return {
+        message: `Authentication refused: too many failed attempts from this address; retry in ${blockedFor} s`,
+        retryAfterSeconds: blockedFor,
+      };
+    }
+    if (sameKey(key, this.#apiKeyDigest)) return undefined;
+    this.stats.authenticationsFailed += 1;
+    this.#authFailures.record(sourceIp, `wrong API key ${where}`);
+    return { message: "Authentication failed: invalid API key" };
   }
 
   /**
@@ -141,30 +271,103 @@ export class Venus {
    */
   receive(connectionId: string, frame: string): Promise<FrameOutcome> {
     this.stats.framesReceived += 1;
-    const cached = this.#states.get(connectionId);
-    const pending = this.#pending.get(connectionId);
-    if (cached?.authenticated && !pending) return this.#handle(cached, frame);
-    // Not known to be authenticated here: read the store, after this connection's earlier frames.
-    const outcome = (pending ?? Promise.resolve())
-      .then(() => this.#states.get(connectionId))
-      .then(async (known) => {
-        const stored = known?.authenticated ? known : await this.#options.connections.get(connectionId);
-        if (stored) this.#states.set(connectionId, stored);
-        const state: ConnectionState = stored ?? {
-          connectionId,
-          authenticated: false,
-          protocol: "v1",
-          connectedAt: this.#now(),
-          sourceIp: "",
-        };
-        return this.#handle(state, frame);
+    const closing = this.#closing.get(connectionId);
+    if (closing) {
+      // Decided by an earlier frame: this one is not read (see #tally).
+      const message = `Connection closing: ${closing.reason}; this frame was not read`;
+      const v2 = this.#states.get(connectionId)?.protocol === "v2";
+      return Promise.resolve({
+        reply: v2 ? v2Error("invalid_frame", message) : v1Replies.rejected(message),
+        close: closing,
       });
-    const settled = outcome.catch(() => undefined);
-    this.#pending.set(connectionId, settled);
-    void settled.then(() => {
-      if (this.#pending.get(connectionId) === settled) this.#pending.delete(connectionId);
-    });
-    return outcome;
+    }
+    let outcome: Promise<FrameOutcome>;
+    try {
+      const cached = this.#states.get(connectionId);
+      const pending = this.#pending.get(connectionId);
+      if (cached?.authenticated && !pending) {
+        outcome = this.#handleAndJudge(cached, frame);
+      } else {
+        // Not known to be authenticated here: read the store, after this connection's earlier frames.
+        outcome = (pending ?? Promise.resolve())
+          .then(() => this.#states.get(connectionId))
+          .then(async (known) => {
+            const stored = known?.authenticated ? known : await this.#options.connections.get(connectionId);
+            if (stored) this.#states.set(connectionId, stored);
+            const state: ConnectionState = stored ?? {
+              connectionId,
+              authenticated: false,
+              protocol: "v1",
+              connectedAt: this.#now(),
+              sourceIp: "",
+            };
+            return this.#handleAndJudge(state, frame);
+          });
+        const settled = outcome.catch(() => undefined);
+        this.#pending.set(connectionId, settled);
+        void settled.then(() => {
+          if (this.#pending.get(connectionId) === settled) this.#pending.delete(connectionId);
+        });
+      }
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    return outcome.catch((error: unknown) => this.#internalError(connectionId, error));
+  }
+
+  /**
+   * Any failure of one frame's handling ends here: the client is told, the server logs it with an id the
+   * client also gets, and the connection and the process go on.
+   */
+  #internalError(connectionId: string, error: unknown): FrameOutcome {
+    this.stats.internalErrors += 1;
+    this.#errorSequence += 1;
+    const errorId = `${this.#now().toString(36)}-${this.#errorSequence}`;
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.#logger.error(`venus: internal error ${errorId} on connection ${connectionId}: ${detail}`);
+    const message = internalErrorMessage(errorId);
+    const v2 = this.#states.get(connectionId)?.protocol === "v2";
+    return { reply: v2 ? v2Error("internal_error", message) : v1Replies.rejected(message) };
+  }
+
+  /**
+   * Counts a frame's events in its connection's window, called in the frame's synchronous part (before its
+   * appends), so a connection that crosses the limit has its later frames refused unread: a client that
+   * sends mostly rejected events cannot fill the dead-letter topic faster than Venus decides to stop it.
+   */
+  #tally(connectionId: string, events: number, rejected: number): void {
+    const { rejectionWindow, rejectionCloseRatio } = this.#limits;
+    if (rejectionCloseRatio >= 1 || events === 0) return;
+    let window = this.#rejections.get(connectionId);
+    if (window === undefined) {
+      window = { events: 0, rejected: 0 };
+      this.#rejections.set(connectionId, window);
+    }
+    window.events += events;
+    window.rejected += rejected;
+    if (window.rejected >= Math.ceil(rejectionWindow * rejectionCloseRatio)) {
+      this.stats.connectionsClosedForRejections += 1;
+      const reason = `${window.rejected} of the last ${window.events} events were rejected`;
+      this.#logger.warn(`venus: closing connection ${connectionId}: ${reason}`);
+      this.#rejections.delete(connectionId);
+      this.#closing.set(connectionId, {
+        code: CLOSE_POLICY_VIOLATION,
+        reason: `Too many rejected events: ${reason}`,
+      });
+    } else if (window.events >= rejectionWindow) {
+      window.events = 0;
+      window.rejected = 0;
+    }
+  }
+
+  /**
+   * Handles the frame; when its synchronous part made the connection's events cross the rejection limit
+   * (see {@link #tally}), its reply carries the close. Earlier frames still in flight keep theirs without.
+   */
+  #handleAndJudge(state: ConnectionState, frame: string): Promise<FrameOutcome> {
+    const outcome = this.#handle(state, frame);
+    const close = this.#closing.get(state.connectionId);
+    return close ? outcome.then((result) => (result.close ? result : { ...result, close })) : outcome;
   }
 
   async #handle(state: ConnectionState, frame: string): Promise<FrameOutcome> {
@@ -172,7 +375,8 @@ export class Venus {
     const byteLength = Buffer.byteLength(frame);
     if (byteLength > MAX_FRAME_BYTES) {
       this.stats.framesRejected += 1;
-      const message = `Frame of ${byteLength} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`;
+      const message = frameTooLargeMessage(byteLength);
+      this.#tally(state.connectionId, 1, 1);
       return { reply: v2 ? v2Error("frame_too_large", message) : v1Replies.rejected(message) };
     }
     let parsed: unknown;
@@ -188,6 +392,7 @@ export class Venus {
     if (parsed.type === "authentication") return this.#authenticate(state, parsed);
     if (!state.authenticated) {
       this.stats.framesRejected += 1;
+      this.#tally(state.connectionId, 1, 1);
       const message =
         'Not authenticated: send {"type":"authentication","api_key":"..."} first, or connect with an x-api-key header';
       return { reply: v2 ? v2Error("not_authenticated", message) : v1Replies.rejected(message) };
@@ -197,11 +402,12 @@ export class Venus {
   }
 
   async #authenticate(state: ConnectionState, frame: Record<string, unknown>): Promise<FrameOutcome> {
-    if (!sameKey(frame.api_key, this.#options.apiKey)) {
+    const refusal = this.#checkKey(frame.api_key, state.sourceIp, "in an authentication frame");
+    if (refusal) {
       this.stats.connectionsRefused += 1;
       return {
-        reply: v1Replies.authenticationFailed,
-        close: { code: CLOSE_POLICY_VIOLATION, reason: "Authentication failed: invalid API key" },
+        reply: v1Replies.authenticationRefused(refusal.message),
+        close: { code: CLOSE_POLICY_VIOLATION, reason: refusal.message },
       };
     }
     const authenticated: ConnectionState = { ...state, authenticated: true };
@@ -220,6 +426,7 @@ export class Venus {
     const result = validateV1(message, { now: new Date(receivedAt), byteLength });
     if (!result.ok) {
       this.stats.eventsRejected += 1;
+      this.#tally(state.connectionId, 1, 1);
       const reason = `Invalid data: ${describeIssues(result.issues)}`;
       try {
         await this.#deadLetter(state, receivedAt, [
@@ -231,6 +438,8 @@ export class Venus {
       return { reply: v1Replies.rejected(reason) };
     }
     const event = result.value;
+    this.#tally(state.connectionId, 1, 0);
+    this.#countExtraFields(message);
     const record: LogRecordInput = {
       key: event.device_id,
       value: frame,
@@ -244,6 +453,19 @@ export class Venus {
     }
     this.stats.eventsAccepted += 1;
     return { reply: v1Replies.accepted };
+  }
+
+  /** Counts the fields an accepted v1 message carried besides the 12 (the original devices add two). */
+  #countExtraFields(message: Record<string, unknown>): void {
+    let extra = false;
+    for (const key in message) {
+      if (V1_FIELD_SET.has(key)) continue;
+      extra = true;
+      const seen = this.#extraFields.get(key);
+      if (seen !== undefined) this.#extraFields.set(key, seen + 1);
+      else if (this.#extraFields.size < MAX_EXTRA_FIELD_NAMES) this.#extraFields.set(key, 1);
+    }
+    if (extra) this.stats.v1EventsWithExtraFields += 1;
   }
 
   async #ingestBatch(
@@ -275,24 +497,43 @@ export class Venus {
     const accepted: LogRecordInput[] = [];
     const rejected: DeadLetter[] = [];
     const results: EventResult[] = [];
-    for (const input of events as unknown[]) {
-      const text = JSON.stringify(input) ?? "null";
-      const result = validateV2(input, { now, byteLength: Buffer.byteLength(text) });
+    /** Events nested too deep to serialise safely: the raw frame is dead-lettered once for all of them. */
+    const tooDeep: number[] = [];
+    for (const [index, input] of (events as unknown[]).entries()) {
+      // Validated before it is serialised: an event that passes is flat and within the size limit, and one
+      // that fails is checked for depth before anything recursive reads it.
+      const result = validateV2(input, { now });
       if (result.ok) {
         const event = result.value;
         accepted.push({
           key: event.device_id,
-          value: text,
+          value: JSON.stringify(input),
           timestamp: receivedAt,
           headers: sessionsRecordHeaders({ schemaVersion: 2, event }),
         });
         results.push({ ok: true });
       } else {
-        const key = isRecord(input) ? input.device_id : undefined;
-        rejected.push(this.#dead(text, key ?? state.connectionId, result.issues, 2));
         results.push({ ok: false, errors: result.issues });
+        if (result.issues[0]?.rule === "max_depth" || exceedsDepth(input)) {
+          tooDeep.push(index);
+          continue;
+        }
+        const key = isRecord(input) ? input.device_id : undefined;
+        rejected.push(
+          this.#dead(JSON.stringify(input) ?? "null", key ?? state.connectionId, result.issues, 2),
+        );
       }
     }
+    if (tooDeep.length > 0) {
+      const issue: ValidationIssue = {
+        field: "(frame)",
+        rule: "max_depth",
+        message: `events at index ${tooDeep.join(", ")} nest deeper than ${EVENT_LIMITS.maxEventDepth} levels; the raw frame is kept`,
+      };
+      rejected.push(this.#dead(frame, state.connectionId, [issue], 2));
+    }
+    const rejectedEvents = results.length - accepted.length;
+    this.#tally(state.connectionId, results.length, rejectedEvents);
     try {
       await Promise.all([
         accepted.length > 0 ? this.#options.log.append(this.#options.topics.sessions, accepted) : undefined,
@@ -302,7 +543,7 @@ export class Venus {
       return { reply: v2Error("log_unavailable", this.#unavailable(error), batchId as string) };
     }
     this.stats.eventsAccepted += accepted.length;
-    this.stats.eventsRejected += rejected.length;
+    this.stats.eventsRejected += rejectedEvents;
     return { reply: v2Ack(batchId as string, results) };
   }
 
@@ -315,6 +556,7 @@ export class Venus {
     batchId?: string,
   ): Promise<FrameOutcome> {
     this.stats.framesRejected += 1;
+    this.#tally(state.connectionId, 1, 1);
     const v2 = state.protocol === "v2";
     const reply = v2
       ? v2Error(rule === "invalid_frame" ? "invalid_frame" : "malformed_json", message, batchId)
@@ -359,7 +601,14 @@ export class Venus {
     );
   }
 
+  /**
+   * The reply when the log refused an append. The cause (a broker address, a file path) is for the server's
+   * log, not for the client: it is logged once per failure and the client is told only to retry.
+   */
   #unavailable(error: unknown): string {
-    return `${V1_LOG_UNAVAILABLE_PREFIX}, nothing was stored; retry later (${(error as Error).message})`;
+    this.#logger.error(
+      `venus: the event log refused an append: ${(error as Error)?.message ?? String(error)}`,
+    );
+    return `${V1_LOG_UNAVAILABLE_PREFIX}, nothing was stored; retry later`;
   }
 }

@@ -9,11 +9,9 @@ export const API_GATEWAY_FRAME_LIMIT = 32 * 1024;
 
 export const v1Replies = {
   authenticated: JSON.stringify({ status: "authenticated", message: "Authentication successful" }),
-  authenticationFailed: JSON.stringify({
-    status: "error",
-    message: "Authentication failed: invalid API key",
-  }),
-  accepted: JSON.stringify({ success: true, message: "Data sent to Kafka" }),
+  authenticationRefused: (message: string) => JSON.stringify({ status: "error", message }),
+  /** The original API's text for an accepted message; its devices ignore replies, but tools compare it. */
+  accepted: JSON.stringify({ success: true, message: "Data received" }),
   rejected: (message: string) => JSON.stringify({ success: false, message }),
 };
 
@@ -26,7 +24,8 @@ export type V2ErrorCode =
   | "not_authenticated"
   | "invalid_frame"
   | "frame_too_large"
-  | "log_unavailable";
+  | "log_unavailable"
+  | "internal_error";
 
 export function v2Error(error: V2ErrorCode, message: string, batchId?: string): string {
   return JSON.stringify({

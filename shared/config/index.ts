@@ -58,6 +58,29 @@ const icebergName = (fallback: string) =>
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, "must be an Iceberg name (letters, digits, '_')")
     .default(fallback);
 
+/**
+ * The development API key: the original platform's default, so its devices work unchanged against
+ * `npm start`. Documented keys never work in production (see {@link loadConfig}).
+ */
+export const DEVELOPMENT_API_KEY = "mars-secret-key";
+/** Keys that were ever documented as defaults; none of them is accepted in production. */
+const DOCUMENTED_API_KEYS: readonly string[] = [DEVELOPMENT_API_KEY, "packetpulse-dev-key"];
+
+const ratio = (fallback: number) =>
+  z.coerce
+    .number({ error: "must be a number between 0 and 1" })
+    .gt(0, "must be more than 0 and at most 1 (1 never closes)")
+    .max(1, "must be more than 0 and at most 1 (1 never closes)")
+    .default(fallback);
+
+const wholeNumber = (fallback: number, min: number, max: number, unit: string) =>
+  z.coerce
+    .number({ error: `must be a number of ${unit}` })
+    .int("must be a whole number")
+    .min(min, `must be between ${min} and ${max}`)
+    .max(max, `must be between ${min} and ${max}`)
+    .default(fallback);
+
 export const envSchema = z.object({
   PACKETPULSE_DATA_DIR: z.string().min(1, "must be a folder path").default("./.packetpulse"),
   PACKETPULSE_EVENT_LOG: z.enum(["embedded", "kafka"], { error: "must be 'embedded' or 'kafka'" }).optional(),
@@ -78,11 +101,23 @@ export const envSchema = z.object({
   /** SSM parameter (or Secrets Manager reference) holding MSK's SCRAM secret, {"username","password"}. */
   KAFKA_SASL_SECRET_PARAMETER: optionalString,
   EVENT_LOG_RETENTION_HOURS: positiveInt(168, 24 * 365 * 10),
-  API_KEY: z.string().min(8, "must be at least 8 characters").default("packetpulse-dev-key"),
+  API_KEY: z.string().min(8, "must be at least 8 characters").default(DEVELOPMENT_API_KEY),
   /** SSM parameter holding the API key (deployed stages); replaces API_KEY. */
   API_KEY_PARAMETER: optionalString,
-  VENUS_HOST: z.string().min(1).default("0.0.0.0"),
+  NODE_ENV: z.string().optional(),
+  AWS_LAMBDA_FUNCTION_NAME: optionalString,
+  IS_OFFLINE: optionalString,
+  VENUS_HOST: z.string().min(1).default("127.0.0.1"),
   VENUS_PORT: port(8000),
+  VENUS_MAX_CONNECTIONS: wholeNumber(10_000, 1, 1_000_000, "connections"),
+  VENUS_MAX_CONNECTIONS_PER_ADDRESS: wholeNumber(1_000, 1, 1_000_000, "connections"),
+  VENUS_AUTH_TIMEOUT_MS: wholeNumber(10_000, 100, 3_600_000, "milliseconds"),
+  VENUS_AUTH_FAILURES_PER_MINUTE: wholeNumber(10, 0, 1_000_000, "failures"),
+  VENUS_REJECTION_WINDOW: wholeNumber(1_000, 1, 1_000_000, "events"),
+  VENUS_REJECTION_CLOSE_RATIO: ratio(0.9),
+  VENUS_REPLY_BUFFER_PAUSE_KB: wholeNumber(1024, 16, 1_048_576, "kilobytes"),
+  VENUS_REPLY_BUFFER_CLOSE_KB: wholeNumber(8192, 16, 1_048_576, "kilobytes"),
+  VENUS_REPLY_STALL_CLOSE_MS: wholeNumber(30_000, 100, 3_600_000, "milliseconds"),
   VENUS_CONNECTION_STORE: z
     .enum(["sqlite", "dynamodb"], { error: "must be 'sqlite' or 'dynamodb'" })
     .default("sqlite"),
@@ -173,6 +208,11 @@ export interface KafkaConfig {
 }
 
 export interface PacketPulseConfig {
+  /**
+   * Whether this is a production deployment (`NODE_ENV=production`, or a Lambda function that is not
+   * serverless offline): documented default secrets are refused there.
+   */
+  production: boolean;
   dataDir: string;
   eventLog: { backend: "embedded" | "kafka"; kafka?: KafkaConfig; retentionHours: number };
   topics: { sessions: string; deadLetter: string; partitions: number };
@@ -182,6 +222,21 @@ export interface PacketPulseConfig {
     apiKey: string;
     /** SSM parameter to read the API key from at start-up (deployed stages), in place of `apiKey`. */
     apiKeyParameter?: string;
+    /** `API_KEY` is unset or a documented default: fine for development, refused in production. */
+    apiKeyIsDefault: boolean;
+    limits: {
+      authFailuresPerMinute: number;
+      rejectionWindow: number;
+      rejectionCloseRatio: number;
+    };
+    serverLimits: {
+      maxConnections: number;
+      maxConnectionsPerAddress: number;
+      authTimeoutMs: number;
+      replyBufferPauseBytes: number;
+      replyBufferCloseBytes: number;
+      replyStallCloseMs: number;
+    };
     connectionStore: "sqlite" | "dynamodb";
     connectionsTable: string;
     /** API Gateway management API; derived from the request when unset. */
@@ -309,6 +364,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the default AWS credentials)",
     );
   }
+  if (e.VENUS_REPLY_BUFFER_CLOSE_KB <= e.VENUS_REPLY_BUFFER_PAUSE_KB) {
+    throw new ConfigError(
+      "Invalid configuration:\n  VENUS_REPLY_BUFFER_CLOSE_KB must be larger than VENUS_REPLY_BUFFER_PAUSE_KB",
+    );
+  }
   if (e.KAFKA_TOPIC === e.KAFKA_DLQ_TOPIC) {
     throw new ConfigError("Invalid configuration:\n  KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC");
   }
@@ -321,7 +381,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         replicationFactor: e.KAFKA_REPLICATION_FACTOR,
       }
     : undefined;
+  const production =
+    e.NODE_ENV === "production" || (e.AWS_LAMBDA_FUNCTION_NAME !== undefined && e.IS_OFFLINE === undefined);
   return {
+    production,
     dataDir: path.resolve(e.PACKETPULSE_DATA_DIR),
     eventLog: { backend, kafka, retentionHours: e.EVENT_LOG_RETENTION_HOURS },
     topics: { sessions: e.KAFKA_TOPIC, deadLetter: e.KAFKA_DLQ_TOPIC, partitions: e.KAFKA_PARTITIONS },
@@ -330,6 +393,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.VENUS_PORT,
       apiKey: e.API_KEY,
       apiKeyParameter: e.API_KEY_PARAMETER,
+      // A key read from a parameter is the operator's own, whatever API_KEY's default is.
+      apiKeyIsDefault: !e.API_KEY_PARAMETER && DOCUMENTED_API_KEYS.includes(e.API_KEY),
+      limits: {
+        authFailuresPerMinute: e.VENUS_AUTH_FAILURES_PER_MINUTE,
+        rejectionWindow: e.VENUS_REJECTION_WINDOW,
+        rejectionCloseRatio: e.VENUS_REJECTION_CLOSE_RATIO,
+      },
+      serverLimits: {
+        maxConnections: e.VENUS_MAX_CONNECTIONS,
+        maxConnectionsPerAddress: e.VENUS_MAX_CONNECTIONS_PER_ADDRESS,
+        authTimeoutMs: e.VENUS_AUTH_TIMEOUT_MS,
+        replyBufferPauseBytes: e.VENUS_REPLY_BUFFER_PAUSE_KB * 1024,
+        replyBufferCloseBytes: e.VENUS_REPLY_BUFFER_CLOSE_KB * 1024,
+        replyStallCloseMs: e.VENUS_REPLY_STALL_CLOSE_MS,
+      },
       connectionStore: e.VENUS_CONNECTION_STORE,
       connectionsTable: e.VENUS_CONNECTIONS_TABLE,
       managementEndpoint: e.VENUS_MANAGEMENT_ENDPOINT,
@@ -388,4 +466,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       lookbackMinutes: e.URANUS_LOOKBACK_MINUTES,
     },
   };
+}
+
+/**
+ * Refuses a production start with the development API key: devices would authenticate with a key that is
+ * printed in the README. Called where the key is used (Venus), so functions that never read it start as usual.
+ */
+export function requireOwnApiKey(config: PacketPulseConfig): void {
+  if (config.production && config.venus.apiKeyIsDefault) {
+    throw new ConfigError(
+      "Invalid configuration:\n  API_KEY must be set to a key of your own in production (NODE_ENV=production or on AWS Lambda); it is unset or a documented default",
+    );
+  }
 }

@@ -49,6 +49,11 @@ export const V1_EVENT_TYPE = "v1_message";
 export const EVENT_LIMITS = Object.freeze({
   /** Largest accepted event, in bytes of its JSON (UTF-8). */
   maxEventBytes: 8192,
+  /**
+   * Deepest nesting of objects and arrays in an event, the event itself being level 1. Contract fields are
+   * flat; the bound is for the fields v1 devices add, which are kept raw and read again downstream.
+   */
+  maxEventDepth: 16,
   /** Most events in one v2 batch frame. */
   maxBatchEvents: 500,
   /** Longest `reason` of a `status_changed` event, in characters. */

@@ -42,6 +42,8 @@ export {
   type AcceptedEvent,
   DEAD_LETTER_HEADERS,
   deadLetterHeaders,
+  errorReasonHeader,
+  MAX_ERROR_REASON_BYTES,
   SESSIONS_HEADERS,
   sessionsRecordHeaders,
 } from "./kafka.ts";
@@ -59,4 +61,4 @@ export {
   type V2EventType,
   v2EventSchema,
 } from "./v2.ts";
-export { type ValidateOptions, validateV1, validateV2 } from "./validate.ts";
+export { exceedsDepth, type ValidateOptions, validateV1, validateV2 } from "./validate.ts";

@@ -18,6 +18,7 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; issues: Valida
 export const VALIDATION_RULES = [
   "not_object",
   "max_size",
+  "max_depth",
   "required",
   "type",
   "unknown_field",

@@ -37,15 +37,51 @@ export function sessionsRecordHeaders(accepted: AcceptedEvent): Record<string, s
   };
 }
 
-/** Headers of a rejected frame or event on `sessions-dlq`: every issue as JSON, and the first rule alone. */
+/**
+ * Most bytes of the `error_reason` header. A rejected record is stored with its reasons, and a device that
+ * sends many bad events must not multiply them into megabytes of headers: past this bound the reasons are
+ * shortened (messages cut, then later issues left out and counted in a last entry).
+ */
+export const MAX_ERROR_REASON_BYTES = 2048;
+
+const MAX_KEPT_MESSAGE_CHARS = 200;
+
+/** The issues as the `error_reason` header's JSON, within {@link MAX_ERROR_REASON_BYTES}. */
+export function errorReasonHeader(issues: readonly ValidationIssue[]): string {
+  const full = JSON.stringify(issues);
+  if (Buffer.byteLength(full) <= MAX_ERROR_REASON_BYTES) return full;
+  const cut = (text: string, chars: number) => (text.length > chars ? `${text.slice(0, chars)}…` : text);
+  const kept: ValidationIssue[] = [];
+  for (const [index, issue] of issues.entries()) {
+    const shortened = {
+      field: cut(issue.field, 80),
+      rule: cut(issue.rule, 40),
+      message: cut(issue.message, MAX_KEPT_MESSAGE_CHARS),
+    };
+    const omitted = issues.length - index - 1;
+    const tail: ValidationIssue[] =
+      omitted > 0 ? [{ field: "", rule: "omitted", message: `${omitted} more issues left out` }] : [];
+    if (Buffer.byteLength(JSON.stringify([...kept, shortened, ...tail])) > MAX_ERROR_REASON_BYTES) {
+      const left = issues.length - kept.length;
+      return JSON.stringify([
+        ...kept,
+        { field: "", rule: "omitted", message: `${left} more issues left out` },
+      ]);
+    }
+    kept.push(shortened);
+  }
+  return JSON.stringify(kept);
+}
+
+/** Headers of a rejected frame or event on `sessions-dlq`: the issues as JSON (bounded), and the first rule alone. */
 export function deadLetterHeaders(
   issues: readonly ValidationIssue[],
   schemaVersion: 1 | 2,
   receivedAt: Date,
 ): Record<string, string> {
   return {
-    [DEAD_LETTER_HEADERS.errorReason]: JSON.stringify(issues),
-    [DEAD_LETTER_HEADERS.errorRule]: issues[0]?.rule ?? "invalid",
+    [DEAD_LETTER_HEADERS.errorReason]: errorReasonHeader(issues),
+    [DEAD_LETTER_HEADERS.errorRule]: (issues[0]?.rule ?? "invalid").slice(0, 40),
     [DEAD_LETTER_HEADERS.receivedAt]: receivedAt.toISOString(),
     [DEAD_LETTER_HEADERS.schemaVersion]: String(schemaVersion),
   };

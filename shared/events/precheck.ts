@@ -17,8 +17,12 @@ export interface Precheck<T> {
   value(input: Record<string, unknown>): T;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any strict object schema, whatever its fields.
-type StrictObject = z.ZodObject<any, z.core.$strict>;
+/**
+ * An object schema the pre-check can compile: strict (unknown keys are an issue, as in v2) or stripping
+ * (unknown keys are dropped from the value, as in v1, whose original devices send fields of their own).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any strict or stripping object schema, whatever its fields.
+type ObjectSchema = z.ZodObject<any, z.core.$strict | z.core.$strip>;
 
 type Def = Record<string, unknown>;
 
@@ -123,12 +127,13 @@ function representableField(field: z.core.$ZodType, optionalAllowed: boolean): b
   }
 }
 
-function representable(schema: StrictObject): boolean {
+function representable(schema: ObjectSchema): boolean {
   const def = schema._zod.def as unknown as Def;
   const shape: object = schema.shape;
+  const catchall = schema._zod.def.catchall;
   return (
     onlyKeys(def, ["type", "shape", "catchall"]) &&
-    schema._zod.def.catchall?._zod.def.type === "never" &&
+    (catchall === undefined || catchall._zod.def.type === "never") &&
     Object.getOwnPropertySymbols(shape).length === 0 &&
     !Object.hasOwn(shape, "__proto__") &&
     Object.values(shape).every((field: z.core.$ZodType) => representableField(field, true))
@@ -207,15 +212,18 @@ const sameList = (a: readonly unknown[], b: readonly unknown[]) =>
   a.length === b.length && a.every((item, index) => item === b[index]);
 
 /**
- * The JSON Schema of a strict object compiled to one function, or `undefined` for a schema it cannot read
+ * The JSON Schema of an object schema compiled to one function, or `undefined` for a schema it cannot read
  * or whose fields are not exactly the shape's (same names, the same ones required).
  */
 function compileSchema(
   jsonSchema: Record<string, unknown>,
-  schema: StrictObject,
+  schema: ObjectSchema,
 ): ((input: Record<string, unknown>) => boolean) | undefined {
   const { type, properties, required, additionalProperties, ...rest } = jsonSchema;
-  if (type !== "object" || additionalProperties !== false || Object.keys(rest).length > 0) return undefined;
+  const strict = schema._zod.def.catchall !== undefined;
+  // A stripping object's input schema says nothing of other keys; a strict one forbids them.
+  if (type !== "object" || additionalProperties !== (strict ? false : undefined)) return undefined;
+  if (Object.keys(rest).length > 0) return undefined;
   if (typeof properties !== "object" || properties === null || !Array.isArray(required)) return undefined;
   const fields = Object.entries(properties as Record<string, Record<string, unknown>>);
   const shape = Object.entries(schema.shape as Record<string, z.core.$ZodType>);
@@ -226,7 +234,9 @@ function compileSchema(
   const patterns: PatternTest[] = [];
   const cases = fields.map(([key]) => `case ${literal(key)}:`).join(" ");
   // zod reports every key a for-in loop yields and the shape lacks; a value is read as `input[key]`.
-  const lines = [`for (const key in input) switch (key) { ${cases} continue; default: return false; }`];
+  const lines = strict
+    ? [`for (const key in input) switch (key) { ${cases} continue; default: return false; }`]
+    : [];
   for (const [index, [key, field]] of fields.entries()) {
     const v = `v${index}`;
     const conditions = typeof field === "object" && field !== null ? failures(field, v, patterns) : undefined;
@@ -247,7 +257,7 @@ function compileSchema(
  * one object literal up to the first optional field: a loop over the keys costs about as much as the
  * pre-check, and property-by-property stores cost a third more than the literal.
  */
-function compileCopy(schema: StrictObject): (input: Record<string, unknown>) => Record<string, unknown> {
+function compileCopy(schema: ObjectSchema): (input: Record<string, unknown>) => Record<string, unknown> {
   const fields = Object.entries(schema.shape).map(([key, field]) => ({
     key: literal(key),
     optional: (field as z.core.$ZodType)._zod.def.type === "optional",
@@ -265,11 +275,11 @@ function compileCopy(schema: StrictObject): (input: Record<string, unknown>) => 
 }
 
 /**
- * The pre-check of a strict object schema, or `undefined` when its JSON Schema would not say exactly what
+ * The pre-check of a strict or stripping object schema, or `undefined` when its JSON Schema would not say exactly what
  * zod checks: the caller then uses zod alone. An empty metadata registry keeps descriptions, examples and
  * the documentation-only rules (`allOf`, `dependentRequired`) out: only what zod itself checks remains.
  */
-export function compilePrecheck<T>(schema: StrictObject): Precheck<T> | undefined {
+export function compilePrecheck<T>(schema: ObjectSchema): Precheck<T> | undefined {
   if (!representable(schema)) return undefined;
   const { $schema: _, ...jsonSchema } = z.toJSONSchema(schema, {
     target: "draft-2020-12",

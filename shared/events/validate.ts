@@ -131,6 +131,42 @@ function maxSize(bytes: number): ValidationIssue {
   };
 }
 
+function maxDepth(): ValidationIssue {
+  return {
+    field: "",
+    rule: "max_depth",
+    message: `the event nests objects or arrays more than ${EVENT_LIMITS.maxEventDepth} levels deep`,
+  };
+}
+
+/**
+ * Whether `value` nests objects or arrays deeper than `limit` levels (the value itself is level 1). The walk
+ * stops at the limit, so its cost is bounded by the value's size, never its depth: hostile input is told
+ * apart here before anything recursive (JSON.stringify, a schema's issue messages) touches it.
+ */
+export function exceedsDepth(value: unknown, limit: number = EVENT_LIMITS.maxEventDepth): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  let level: unknown[] = [value];
+  for (let depth = 1; level.length > 0; depth += 1) {
+    if (depth > limit) return true;
+    const next: unknown[] = [];
+    for (const node of level) {
+      for (const child of Object.values(node as object)) {
+        if (typeof child === "object" && child !== null) next.push(child);
+      }
+    }
+    level = next;
+  }
+  return false;
+}
+
+/** Own keys of `record` that `order` (a schema's fields) does not name. */
+function countExtraKeys(record: EventRecord, order: ReadonlyMap<string, number>): number {
+  let extra = 0;
+  for (const key in record) if (!order.has(key)) extra += 1;
+  return extra;
+}
+
 function startCheck(
   record: EventRecord,
   options: ValidateOptions,
@@ -247,6 +283,15 @@ function checkV1(input: unknown, options: ValidateOptions, fast: boolean): Valid
     return reject(maxSize(options.byteLength));
   }
   const parsed = parseStrict(v1MessageSchema, fast ? compiledPrechecks().v1 : undefined, input);
+  // Fields the original devices add are accepted as they are, but bounded like the rest of the event:
+  // they stay in the raw payload that bronze and silver read again.
+  if (!parsed.success || countExtraKeys(input, V1_FIELD_ORDER) > 0) {
+    if (exceedsDepth(input)) return reject(maxDepth());
+    if (options.byteLength === undefined) {
+      const bytes = jsonByteLength(input);
+      if (bytes !== undefined && bytes > EVENT_LIMITS.maxEventBytes) return reject(maxSize(bytes));
+    }
+  }
   const check = startCheck(
     input,
     options,
@@ -277,6 +322,7 @@ function checkV2(input: unknown, options: ValidateOptions, fast: boolean): Valid
   }
   const type = knownEventType(own(input, "event_type"));
   if (type === undefined) {
+    if (exceedsDepth(input)) return reject(maxDepth());
     // No payload schema to apply: report the event type and whatever else is wrong in the envelope.
     const envelope = v2EnvelopeSchema.safeParse(input);
     const check = startCheck(
@@ -290,6 +336,7 @@ function checkV2(input: unknown, options: ValidateOptions, fast: boolean): Valid
   }
   const precheck = fast ? compiledPrechecks().v2[type] : undefined;
   const parsed = parseStrict<V2Event>(V2_EVENT_SCHEMAS[type], precheck, input);
+  if (!parsed.success && exceedsDepth(input)) return reject(maxDepth());
   const check = startCheck(
     input,
     options,

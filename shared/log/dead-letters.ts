@@ -1,4 +1,4 @@
-import { deadLetterHeaders, type ValidationIssue } from "#shared/events/index.ts";
+import { DEAD_LETTER_HEADERS, deadLetterHeaders, type ValidationIssue } from "#shared/events/index.ts";
 import type { EventLog, LogRecordInput } from "./types.ts";
 
 /** A consumed `sessions` record, as the functions that dead-letter it hold it. */
@@ -30,16 +30,38 @@ export const SOURCE_RECORD_HEADER = "source_record";
 export const REJECTED_BY_HEADER = "rejected_by";
 
 /**
- * The dead letter as a `sessions-dlq` record: the raw value, the contract's reason headers, its origin and
- * the function that rejected it.
+ * Most bytes of a record's value (and key) a dead letter carries: eight times the largest event the
+ * contract accepts (and far more than a device id). A larger record cannot be an event; copied whole, one
+ * near Kafka's message size limit would not fit with the reason headers, and its dead letter would fail
+ * every retry of the batch. The record itself stays on its topic, at `source_record`.
+ */
+export const DEAD_LETTER_MAX_VALUE_BYTES = 64 * 1024;
+export const DEAD_LETTER_MAX_KEY_BYTES = 1024;
+/** Header giving the record's value size when the dead letter carries only its first bytes. */
+export const ORIGINAL_VALUE_BYTES_HEADER = "original_value_bytes";
+/** Header giving the record's key size when the dead letter carries only its first bytes. */
+export const ORIGINAL_KEY_BYTES_HEADER = "original_key_bytes";
+
+/**
+ * The dead letter as a `sessions-dlq` record: the raw value (its first {@link DEAD_LETTER_MAX_VALUE_BYTES}
+ * when longer), the contract's reason headers, its origin and the function that rejected it.
  */
 export function deadLetterRecord(letter: DeadLetter, rejectedBy: string): LogRecordInput {
   const { record } = letter;
+  const receivedAt = new Date(record.timestamp);
+  const representable = !Number.isNaN(receivedAt.getTime());
+  const key = record.key ?? Buffer.alloc(0);
+  const cutKey = key.length > DEAD_LETTER_MAX_KEY_BYTES;
+  const cutValue = record.value.length > DEAD_LETTER_MAX_VALUE_BYTES;
   return {
-    key: record.key?.toString("utf8") ?? "",
-    value: record.value,
+    key: (cutKey ? key.subarray(0, DEAD_LETTER_MAX_KEY_BYTES) : key).toString("utf8"),
+    value: cutValue ? record.value.subarray(0, DEAD_LETTER_MAX_VALUE_BYTES) : record.value,
     headers: {
-      ...deadLetterHeaders(letter.issues, letter.schemaVersion, new Date(record.timestamp)),
+      ...(cutValue ? { [ORIGINAL_VALUE_BYTES_HEADER]: String(record.value.length) } : {}),
+      ...(cutKey ? { [ORIGINAL_KEY_BYTES_HEADER]: String(key.length) } : {}),
+      ...deadLetterHeaders(letter.issues, letter.schemaVersion, representable ? receivedAt : new Date(0)),
+      // A Kafka timestamp no date can hold (any producer sets one) is kept as it was, not as a made-up time.
+      ...(representable ? {} : { [DEAD_LETTER_HEADERS.receivedAt]: String(record.timestamp) }),
       [SOURCE_RECORD_HEADER]: `${record.topic}-${record.partition}@${record.offset}`,
       [REJECTED_BY_HEADER]: rejectedBy,
     },

@@ -85,6 +85,8 @@ export interface LogHealth {
   ok: boolean;
   backend: "embedded" | "kafka";
   detail: string;
+  /** The last append that failed, when no append has succeeded since (the log works but lost a write). */
+  lastAppendError?: { at: string; message: string };
 }
 
 export interface EventLog {

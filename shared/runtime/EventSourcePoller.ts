@@ -55,6 +55,22 @@ export interface PollerCounters {
   lastError?: string;
 }
 
+/**
+ * Where a poller is: preparing its topics, consuming, or waiting to retry after the log failed it (the
+ * reason is kept until it consumes again).
+ */
+export interface PollerState {
+  state: "starting" | "running" | "retrying" | "stopped";
+  /** When it entered this state (ISO time). */
+  since: string;
+  /** Why it is retrying (or the last failure, while running). */
+  lastError?: string;
+  /** Failed attempts in a row (preparing or consuming); 0 while running. */
+  attempts: number;
+  /** When a batch last completed and its offsets went to the log to be committed (ISO time). */
+  lastCommitAt?: string;
+}
+
 type InvocationOutcome =
   | { ok: true }
   | { ok: false; error: string; partialFrom?: number; functionError: boolean };
@@ -86,6 +102,7 @@ export class EventSourcePoller {
   /** Partitions of an AT_TIMESTAMP group without committed offsets: records before the timestamp are skipped. */
   private readonly skipBefore = new Set<number>();
   private markReady: () => void = () => {};
+  private current: PollerState = { state: "starting", since: new Date().toISOString(), attempts: 0 };
 
   constructor(private readonly options: PollerOptions) {
     this.ready = new Promise((resolve) => {
@@ -98,6 +115,23 @@ export class EventSourcePoller {
     return this.options.spec;
   }
 
+  /** The poller's state now: running, or retrying with the reason and since when. */
+  state(): PollerState {
+    return { ...this.current };
+  }
+
+  private enter(state: PollerState["state"], lastError?: string): void {
+    const attempts = state === "retrying" ? this.current.attempts + 1 : 0;
+    const since = this.current.state === state ? this.current.since : new Date().toISOString();
+    this.current = {
+      state,
+      since,
+      attempts,
+      lastError: lastError ?? this.current.lastError,
+      lastCommitAt: this.current.lastCommitAt,
+    };
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
@@ -105,25 +139,44 @@ export class EventSourcePoller {
     await this.running;
   }
 
-  /** Keeps a consumer running; one that failed (the log was unreachable) is replaced after a pause. */
+  /**
+   * Keeps a consumer running for as long as the poller is not stopped: preparing the topics and consuming
+   * are both retried with capped backoff (the log may be unreachable at start, or go away later).
+   */
   private async run(): Promise<void> {
     const { spec, log, partitions } = this.options;
-    try {
-      const topics = [{ topic: spec.topic, partitions }];
-      if (spec.onFailureTopic) topics.push({ topic: spec.onFailureTopic, partitions });
-      await log.ensureTopics(topics);
-      if (spec.startingPosition === "AT_TIMESTAMP") {
-        for (const { partition, offset } of await log.committedOffsets(spec.consumerGroupId, spec.topic)) {
-          if (offset === null) this.skipBefore.add(partition);
-        }
-      }
-    } catch (error) {
-      this.options.say(`${spec.functionName}: cannot prepare ${spec.topic}: ${(error as Error).message}`);
-      this.markReady();
-      return;
-    }
+    let prepared = false;
     let failures = 0;
     while (!this.stopping) {
+      if (!prepared) {
+        try {
+          const topics = [{ topic: spec.topic, partitions }];
+          if (spec.onFailureTopic) topics.push({ topic: spec.onFailureTopic, partitions });
+          await log.ensureTopics(topics);
+          if (spec.startingPosition === "AT_TIMESTAMP") {
+            for (const { partition, offset } of await log.committedOffsets(
+              spec.consumerGroupId,
+              spec.topic,
+            )) {
+              if (offset === null) this.skipBefore.add(partition);
+            }
+          }
+          prepared = true;
+        } catch (error) {
+          if (this.stopping) break;
+          failures++;
+          const message = (error as Error).message;
+          this.enter("retrying", `cannot prepare ${spec.topic}: ${message}`);
+          const wait = this.backoffMs(failures);
+          this.options.say(
+            `${spec.functionName}: cannot prepare ${spec.topic}: ${message}; retrying in ${formatWait(wait)}`,
+          );
+          // Start-up does not wait for a log that is down: the poller counts as ready and keeps trying.
+          this.markReady();
+          await this.sleep(wait).catch(() => {});
+          continue;
+        }
+      }
       const consumer = log.consume({
         groupId: spec.consumerGroupId,
         topics: [spec.topic],
@@ -138,18 +191,31 @@ export class EventSourcePoller {
         eachBatch: (batch) => this.onBatch(batch),
       });
       this.consumer = consumer;
-      consumer.ready.then(this.markReady, () => {});
+      consumer.ready.then(
+        () => {
+          failures = 0;
+          if (!this.stopping) this.enter("running");
+          this.markReady();
+        },
+        () => {},
+      );
       try {
         await consumer.done;
-        failures = 0;
       } catch (error) {
         if (this.stopping) break;
         failures++;
-        this.counters.lastError = (error as Error).message;
-        this.options.say(`${spec.functionName}: consumer stopped (${(error as Error).message}); restarting`);
-        await this.sleep(this.backoffMs(failures)).catch(() => {});
+        const message = (error as Error).message;
+        this.counters.lastError = message;
+        this.enter("retrying", `consumer stopped: ${message}`);
+        const wait = this.backoffMs(failures);
+        this.options.say(
+          `${spec.functionName}: consumer stopped (${message}); restarting in ${formatWait(wait)}`,
+        );
+        this.markReady();
+        await this.sleep(wait).catch(() => {});
       }
     }
+    this.enter("stopped");
     this.markReady();
   }
 
@@ -173,6 +239,7 @@ export class EventSourcePoller {
       }
       await this.deliver(chunk);
     }
+    this.current.lastCommitAt = new Date().toISOString();
   }
 
   /**
@@ -370,7 +437,7 @@ export class EventSourcePoller {
 
   private backoffMs(attempt: number): number {
     const { initialMs, maxMs } = this.options.backoff;
-    return Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+    return Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
   }
 
   /** A delay that ends early, with EventSourceStopped, when the runtime stops. */
@@ -391,4 +458,8 @@ export class EventSourcePoller {
       this.abort.signal.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }

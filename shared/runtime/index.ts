@@ -1,14 +1,15 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { PacketPulseConfig } from "#shared/config/index.ts";
+import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
 import type { EventLog } from "#shared/log/types.ts";
-import { EventSourcePoller, type RetryBackoff } from "./EventSourcePoller.ts";
+import { EventSourcePoller, type PollerState, type RetryBackoff } from "./EventSourcePoller.ts";
 import { EventSourceConfigError } from "./errors.ts";
 import { type HandlerSource, loadHandler } from "./handlers.ts";
 import { eventSourceSpecs, loadServerlessFile, type ServerlessService } from "./serverless.ts";
 import type { EventSourceSpec, EventSourceStats, KafkaHandler, RuntimeStats } from "./types.ts";
 
-export { FAILURE_HEADERS, type FailureReason } from "./EventSourcePoller.ts";
+export { FAILURE_HEADERS, type FailureReason, type PollerState } from "./EventSourcePoller.ts";
 export { EventSourceConfigError, EventSourceStopped, InvocationError } from "./errors.ts";
 export { type HandlerSource, loadHandler } from "./handlers.ts";
 export { buildKafkaEvent, partitionKey, toEventRecord } from "./kafkaEvent.ts";
@@ -44,12 +45,17 @@ export interface StartEventSourcesOptions {
 }
 
 export interface EventSourceRuntime {
-  /** Resolves when every consumer has joined its group and is fetching. */
+  /** Resolves when every consumer has joined its group and is fetching, or is retrying after a failure. */
   readonly ready: Promise<void>;
   readonly eventSources: readonly EventSourceSpec[];
   stats(): Promise<RuntimeStats>;
+  /** One health check per event source (`consumer:<function>`): running, or retrying with the reason. */
+  healthChecks(): HealthCheck[];
   stop(): Promise<void>;
 }
+
+/** How long a health check waits for a consumer's lag before reporting it unknown. */
+const LAG_CHECK_TIMEOUT_MS = 2_000;
 
 const running = new Set<{ latest: RuntimeStats | undefined }>();
 
@@ -103,29 +109,34 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
   const previous = new Map<EventSourcePoller, { at: number; processed: number }>();
   const statsFile = path.join(config.dataDir, RUNTIME_STATS_FILE);
 
+  const lagOf = async (spec: EventSourceSpec) => {
+    let lag: number | null = null;
+    const lagByPartition: Record<string, number> = {};
+    try {
+      const [ends, committed] = await Promise.all([
+        log.offsets(spec.topic),
+        log.committedOffsets(spec.consumerGroupId, spec.topic),
+      ]);
+      lag = 0;
+      for (const { partition, low, high } of ends) {
+        const done = committed.find((c) => c.partition === partition)?.offset;
+        const from = done ?? (spec.startingPosition === "LATEST" ? high : low);
+        const behind = Math.max(0, Number(BigInt(high) - BigInt(from)));
+        lagByPartition[`${spec.topic}-${partition}`] = behind;
+        lag += behind;
+      }
+    } catch {
+      // The log is unreachable right now: lag stays unknown in this snapshot.
+    }
+    return { lag, lagByPartition };
+  };
+
   const collect = async (): Promise<RuntimeStats> => {
     const now = Date.now();
     const eventSources: EventSourceStats[] = [];
     for (const poller of pollers) {
       const { spec, counters } = poller;
-      let lag: number | null = null;
-      const lagByPartition: Record<string, number> = {};
-      try {
-        const [ends, committed] = await Promise.all([
-          log.offsets(spec.topic),
-          log.committedOffsets(spec.consumerGroupId, spec.topic),
-        ]);
-        lag = 0;
-        for (const { partition, low, high } of ends) {
-          const done = committed.find((c) => c.partition === partition)?.offset;
-          const from = done ?? (spec.startingPosition === "LATEST" ? high : low);
-          const behind = Math.max(0, Number(BigInt(high) - BigInt(from)));
-          lagByPartition[`${spec.topic}-${partition}`] = behind;
-          lag += behind;
-        }
-      } catch {
-        // The log is unreachable right now: lag stays unknown in this snapshot.
-      }
+      const { lag, lagByPartition } = await lagOf(spec);
       const before = previous.get(poller) ?? { at: Date.parse(startedAt), processed: 0 };
       const seconds = Math.max(0.001, (now - before.at) / 1000);
       const recordsPerSecond =
@@ -144,6 +155,7 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
         recordsSentToDestination: counters.recordsSentToDestination,
         recordsDiscarded: counters.recordsDiscarded,
         lastError: counters.lastError,
+        state: poller.state(),
         updatedAt: new Date(now).toISOString(),
       });
     }
@@ -194,6 +206,23 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
     ready: Promise.all(pollers.map((poller) => poller.ready)).then(() => {}),
     eventSources: specs,
     stats: collect,
+    healthChecks: () =>
+      pollers.map(
+        (poller): HealthCheck => ({
+          component: `consumer:${poller.spec.functionName}`,
+          async check() {
+            // Lag needs the log; a log that does not answer leaves it unknown rather than holding the check.
+            let timer: NodeJS.Timeout | undefined;
+            const lag = await Promise.race([
+              lagOf(poller.spec).then((found) => found.lag),
+              new Promise<null>((resolve) => {
+                timer = setTimeout(() => resolve(null), LAG_CHECK_TIMEOUT_MS);
+              }),
+            ]).finally(() => clearTimeout(timer));
+            return consumerHealth(poller.state(), lag);
+          },
+        }),
+      ),
     stop() {
       stopped ??= (async () => {
         clearInterval(timer);
@@ -204,4 +233,29 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
       return stopped;
     },
   };
+}
+
+/** How a consumer's state reads in the health model (docs/operations.md). */
+export function consumerHealth(state: PollerState, lag: number | null): HealthCheckResult {
+  const facts = {
+    state: state.state,
+    lag,
+    lastCommitAt: state.lastCommitAt ?? null,
+    attempts: state.attempts,
+  };
+  switch (state.state) {
+    case "running":
+      return { status: "ok", reason: "consuming", facts };
+    case "starting":
+      return { status: "degraded", reason: "joining its consumer group", facts };
+    case "retrying":
+      return {
+        status: "failing",
+        reason: `${state.lastError?.startsWith("cannot prepare") ? "cannot prepare its topics" : "its consumer stopped"}; retrying with backoff (attempt ${state.attempts})`,
+        detail: state.lastError,
+        facts,
+      };
+    default:
+      return { status: "failing", reason: "stopped", facts };
+  }
 }

@@ -105,6 +105,14 @@ export interface EventSourceStats {
   /** Records dropped after retries without a destination. */
   recordsDiscarded: number;
   lastError?: string;
+  /** Running, or retrying (with the reason and since when) after the log failed it. */
+  state?: {
+    state: "starting" | "running" | "retrying" | "stopped";
+    since: string;
+    lastError?: string;
+    attempts: number;
+    lastCommitAt?: string;
+  };
   updatedAt: string;
 }
 

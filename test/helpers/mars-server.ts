@@ -121,7 +121,7 @@ function v1Reply(text: string): string {
   const result = validateV1(message);
   return JSON.stringify(
     result.ok
-      ? { success: true, message: "Data sent to Kafka" }
+      ? { success: true, message: "Data received" }
       : { success: false, message: `Invalid data: ${result.issues.map((i) => i.message).join("; ")}` },
   );
 }

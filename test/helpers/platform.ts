@@ -133,9 +133,14 @@ export class TestClient {
     });
   }
 
-  static open(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+  /** `localAddress` picks the loopback address the client connects from (127.0.0.2, …), as another host would. */
+  static open(
+    url: string,
+    headers: Record<string, string> = {},
+    options: { localAddress?: string } = {},
+  ): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { headers });
+      const socket = new WebSocket(url, { headers, localAddress: options.localAddress });
       socket.once("open", () => resolve(new TestClient(socket)));
       socket.once("unexpected-response", (_request, response) => {
         let body = "";

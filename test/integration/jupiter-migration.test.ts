@@ -121,6 +121,7 @@ describe("silver migrations 003 (one entity table) and 004 (position status colu
     expect(applied).toEqual([
       { version: 3, name: "one-entity-table" },
       { version: 4, name: "positions-status-columns" },
+      { version: 5, name: "ingestion-time-and-log-position" },
     ]);
     expect(
       await rows(

@@ -118,6 +118,7 @@ describe("silver store", () => {
       { scope: "silver", version: 2, name: "silver-views" },
       { scope: "silver", version: 3, name: "one-entity-table" },
       { scope: "silver", version: 4, name: "positions-status-columns" },
+      { scope: "silver", version: 5, name: "ingestion-time-and-log-position" },
     ]);
     expect(await rows("SELECT currentDatabase() AS db")).toEqual([{ db: "packetpulse" }]);
   });

@@ -46,7 +46,7 @@ describe("Venus under serverless offline", () => {
 
     // Assess
     expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
-    expect(acknowledged).toBe('{"success":true,"message":"Data sent to Kafka"}');
+    expect(acknowledged).toBe('{"success":true,"message":"Data received"}');
     expect(rejected.success).toBe(false);
     expect(rejected.message).toContain("current_lon");
     const log = await openEventLog(loadConfig(env));
@@ -55,6 +55,28 @@ describe("Venus under serverless offline", () => {
     await log.close();
     expect(sessions.map((r) => r.value!.toString())).toContain(frame);
     expect(dead.map((r) => headerText(r, "error_rule"))).toContain("range");
+  });
+
+  it("accepts the original devices' frames unchanged (extra fields, naive timestamps) and stores them byte for byte", async () => {
+    // Prepare: the fixture of original frames (route_name, waypoint_count; with and without microseconds)
+    const frames = readFileSync(path.resolve("events/fixtures/original-devices-v1.ndjson"), "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "");
+    const client = await TestClient.open(wsUrl);
+    await client.request({ type: "authentication", api_key: "test-api-key-123" });
+
+    // Act
+    const replies: string[] = [];
+    for (const frame of frames) replies.push(await client.request(frame));
+    client.close();
+
+    // Assess
+    expect(frames.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(replies)).toEqual(new Set(['{"success":true,"message":"Data received"}']));
+    const log = await openEventLog(loadConfig(env));
+    const sessions = new Set((await readTopic(log, "sessions")).map((r) => r.value!.toString()));
+    await log.close();
+    for (const frame of frames) expect(sessions.has(frame)).toBe(true);
   });
 
   it("replies to a wrong key and closes the connection through the management API", async () => {

@@ -67,7 +67,7 @@ describe("npm start on the embedded default", () => {
     const secondCode = await second.stop("SIGTERM");
 
     // Assess
-    expect(firstOutput).toContain(`Venus  ws://localhost:${port}/ws`);
+    expect(firstOutput).toContain(`Venus  ws://127.0.0.1:${port}/ws`);
     expect(firstOutput).toContain("Mars   simulating 15 sessions with 5 couriers");
     expect(health).toMatchObject({ status: "ok", eventLog: { backend: "embedded", ok: true } });
     expect(firstCode).toBe(0);

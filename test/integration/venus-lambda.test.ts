@@ -48,7 +48,7 @@ describe("Venus Lambda handler with API Gateway WebSocket events", () => {
     });
     expect(acknowledged).toEqual({
       statusCode: 200,
-      body: '{"success":true,"message":"Data sent to Kafka"}',
+      body: '{"success":true,"message":"Data received"}',
     });
     expect(disconnected.statusCode).toBe(200);
     const log = await openEventLog(loadConfig(env));

@@ -13,7 +13,7 @@ import {
 } from "../helpers/platform.ts";
 
 const AUTHENTICATED = '{"status":"authenticated","message":"Authentication successful"}';
-const ACCEPTED = '{"success":true,"message":"Data sent to Kafka"}';
+const ACCEPTED = '{"success":true,"message":"Data received"}';
 const AUTH_FAILED = '{"status":"error","message":"Authentication failed: invalid API key"}';
 
 describe.each(logBackends())("Venus on the %s event log", (backend) => {

@@ -37,4 +37,48 @@ describe("dead letters of the consuming functions", () => {
       expect.objectContaining({ field: "event_type", rule: "invalid_value" }),
     ]);
   });
+
+  it("keeps a Kafka timestamp no date can hold as it was in received_at", () => {
+    // Prepare
+    const beyond = { ...letter, record: { ...letter.record, timestamp: 2 ** 63 } };
+
+    // Act
+    const record = deadLetterRecord(beyond);
+
+    // Assess
+    expect(record.headers).toMatchObject({ received_at: "9223372036854776000", rejected_by: "jupiter" });
+  });
+
+  it("carries the first 64 KiB of a longer value and the first KiB of a longer key, with their sizes", () => {
+    // Prepare: a record near Kafka's message size limit, whose whole copy and reasons would not fit.
+    const big = {
+      ...letter,
+      record: { ...letter.record, key: Buffer.alloc(5_000, 107), value: Buffer.alloc(1_048_500, 120) },
+    };
+
+    // Act
+    const record = deadLetterRecord(big);
+
+    // Assess
+    expect((record.value as Buffer).equals(Buffer.alloc(64 * 1024, 120))).toBe(true);
+    expect(record.key).toBe("k".repeat(1024));
+    expect(record.headers).toMatchObject({
+      original_value_bytes: "1048500",
+      original_key_bytes: "5000",
+      source_record: "sessions-2@41",
+    });
+  });
+
+  it("carries a value and key within the bounds whole, without size headers", () => {
+    // Prepare
+    const edge = { ...letter, record: { ...letter.record, value: Buffer.alloc(64 * 1024, 120) } };
+
+    // Act
+    const record = deadLetterRecord(edge);
+
+    // Assess
+    expect((record.value as Buffer).length).toBe(64 * 1024);
+    expect(Object.keys(record.headers ?? {})).not.toContain("original_value_bytes");
+    expect(Object.keys(record.headers ?? {})).not.toContain("original_key_bytes");
+  });
 });

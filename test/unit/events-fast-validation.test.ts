@@ -448,13 +448,29 @@ describe("compiled pre-checks", () => {
     ["a nullable field", z.strictObject({ n: z.number().nullable() })],
     ["a regex with flags", z.strictObject({ id: z.string().regex(/^a$/i) })],
     ["a nested object", z.strictObject({ inner: z.strictObject({ n: z.number() }) })],
-    ["extra fields allowed", z.object({ n: z.number() })],
+    ["extra fields passed through", z.looseObject({ n: z.number() })],
   ])("are not compiled for a schema with %s, which JSON Schema would not state exactly", (_, schema) => {
     // Act
     const precheck = compilePrecheck(schema as never);
 
     // Assess
     expect(precheck).toBeUndefined();
+  });
+
+  it("compile a stripping object (v1's): extra keys pass and are left out of the value, as zod does", () => {
+    // Prepare
+    const schema = z.object({ n: z.number(), s: z.string().max(3) });
+    const precheck = compilePrecheck<{ n: number; s: string }>(schema as never)!;
+    const input = { route_name: "Route 7", n: 1, s: "abc", waypoint_count: 12 };
+
+    // Act
+    const passes = precheck.passes(input);
+
+    // Assess
+    expect(passes).toBe(true);
+    expect(precheck.value(input)).toEqual(schema.parse(input));
+    expect(precheck.value(input)).toEqual({ n: 1, s: "abc" });
+    expect(precheck.passes({ ...input, s: "abcd" })).toBe(false);
   });
 
   it("accept exactly what zod accepts, and return zod's value, for every schema", () => {

@@ -7,6 +7,7 @@ import {
   silverBatchToken,
   toSilverEvent,
 } from "#functions/jupiter/index.ts";
+import { transformSilverChunk } from "#functions/jupiter/silver-transform.ts";
 import { splitStatements } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { v1EventId, validateV1 } from "#shared/events/index.ts";
@@ -69,6 +70,71 @@ describe("toSilverEvent", () => {
 
     // Assess
     expect(result).toMatchObject({ ok: false, schemaVersion: 2, issues: [{ field: "", rule: "invalid" }] });
+  });
+
+  it.each([
+    ["not an id", "not-an-id"],
+    ["a CSV field breaker", '","injected","'],
+  ])("rejects a v1 message whose event_id header is %s with rule uuid", (_name, eventId) => {
+    // Act
+    const result = toSilverEvent(
+      record(JSON.stringify(v1Message), { schema_version: "1", event_id: eventId }),
+    );
+
+    // Assess: the id never reaches a batch's UUID columns.
+    expect(result).toMatchObject({
+      ok: false,
+      schemaVersion: 1,
+      issues: [{ field: "event_id", rule: "uuid" }],
+    });
+  });
+
+  it.each([8.64e15 + 1, 2 ** 63])(
+    "rejects a record whose Kafka timestamp %d no date can hold",
+    (timestamp) => {
+      // Prepare
+      const beyond = { ...record(JSON.stringify(v1Message), { schema_version: "1" }), timestamp };
+
+      // Act
+      const result = toSilverEvent(beyond);
+
+      // Assess
+      expect(result).toMatchObject({ ok: false, issues: [{ field: "", rule: "range" }] });
+    },
+  );
+});
+
+describe("transformSilverChunk", () => {
+  it("rejects a record whose check throws, and keeps the others of its chunk", () => {
+    // Prepare: a value that throws when read, as an input no rule foresaw would.
+    const good = record(JSON.stringify(v1Message), { schema_version: "1" });
+    const throwing = {
+      ...good,
+      value: Object.assign(Buffer.from("{}"), {
+        toString: () => {
+          throw new RangeError("Maximum call stack size exceeded");
+        },
+      }),
+    };
+
+    // Act
+    const chunk = transformSilverChunk([good, throwing, good]);
+
+    // Assess
+    expect(chunk.positions).toBe(1);
+    expect(chunk.rejected).toEqual([
+      {
+        index: 1,
+        schemaVersion: 2,
+        issues: [
+          {
+            field: "",
+            rule: "invalid",
+            message: "the record could not be checked (RangeError: Maximum call stack size exceeded)",
+          },
+        ],
+      },
+    ]);
   });
 });
 

@@ -75,6 +75,72 @@ describe("a sessions record in bronze", () => {
     expect(verdict).toMatchObject({ ok: false, schemaVersion: 2, issues: [{ field: "lat", rule: "type" }] });
   });
 
+  it("is rejected with a short reason when the misfit is nested 4,500 deep or a megabyte long", () => {
+    // Prepare: text JSON.stringify could not write back (too deep) and a value too long for a header.
+    const deep = `${'{"a":'.repeat(4500)}1${"}".repeat(4500)}`;
+    const nested = JSON.stringify({ ...ping(), lat: 0 }).replace('"lat":0', `"lat":${deep}`);
+
+    // Act
+    const verdicts = [
+      builder().add(record(nested)),
+      builder().add(record({ ...ping(), lon: "x".repeat(2 ** 20) })),
+    ];
+
+    // Assess
+    expect(verdicts).toMatchObject([
+      {
+        ok: false,
+        issues: [{ field: "lat", rule: "type", message: "lat must be a number (got an object)" }],
+      },
+      { ok: false, issues: [{ field: "lon", rule: "type" }] },
+    ]);
+    expect(verdicts[1]!.ok || verdicts[1]!.issues[0]!.message.length).toBeLessThan(100);
+  });
+
+  it("is rejected when its Kafka timestamp is beyond what a date holds", () => {
+    // Act
+    const verdict = builder().add({ ...record(ping()), timestamp: 2 ** 63 });
+
+    // Assess
+    expect(verdict).toMatchObject({ ok: false, issues: [{ field: "", rule: "range" }] });
+  });
+
+  it("is rejected when its check throws, and the chunk keeps the others", () => {
+    // Prepare: headers that throw when read, as an input no rule foresaw would.
+    const throwing = {
+      ...record(ping(), 1),
+      headers: new Proxy({} as Record<string, Buffer>, {
+        get: () => {
+          throw new RangeError("Maximum call stack size exceeded");
+        },
+      }),
+    };
+
+    // Act
+    const chunk = encodeChunk(
+      [record(ping(), 0), throwing, record(ping(), 2)],
+      initialSchema(bronzeColumns()),
+      "/tmp/t",
+      0,
+    );
+
+    // Assess
+    expect(chunk.rows).toBe(2);
+    expect(chunk.rejected).toEqual([
+      {
+        index: 1,
+        schemaVersion: 2,
+        issues: [
+          {
+            field: "",
+            rule: "invalid",
+            message: "the record could not be checked (RangeError: Maximum call stack size exceeded)",
+          },
+        ],
+      },
+    ]);
+  });
+
   it("is rejected when a required id or its time is missing", () => {
     // Prepare
     const { device_id: _, ...withoutDevice } = ping();

@@ -5,38 +5,48 @@
 -- order_by: session_id
 --
 -- One row per session (docs/metrics.md#session_summary). Incremental: only the sessions that silver received
--- something for since {since} (scope received_since), or that started in [{from}, {to}) (scope
--- started_between, a backfill), are recomputed; the runner carries every other row over unchanged.
+-- something for since {since} (Venus's receive time, with the look-back), or that reached silver after the
+-- previous run's ingestion watermark {ingested_after} (scope received_since), or that started in
+-- [{from}, {to}) (scope started_between, a backfill), are recomputed; the runner carries every other row
+-- over unchanged.
 -- Positions are read from session_positions without FINAL: duplicated events are removed after sorting.
 WITH
   -- Candidates from the raw partial rows first (a session received since {since} has a row received since
-  -- then), so the merging view only groups the sessions in scope.
+  -- then; one that reached silver after the watermark has a row ingested since), so the merging view only
+  -- groups the sessions in scope.
   candidates AS (
     SELECT session_id
     FROM sessions
     WHERE {scope:String} != 'received_since' OR last_received_at >= {since:DateTime64(3, 'UTC')}
+    UNION DISTINCT
+    SELECT id AS session_id
+    FROM entities
+    WHERE {scope:String} = 'received_since' AND entity = 'session'
+      AND ingested_at > {ingested_after:DateTime64(6, 'UTC')}
   ),
   scoped AS (
     SELECT *
     FROM sessions_current
     WHERE session_id IN (SELECT session_id FROM candidates)
-      AND ({scope:String} = 'all'
-        OR ({scope:String} = 'received_since' AND last_received_at >= {since:DateTime64(3, 'UTC')})
+      AND ({scope:String} IN ('all', 'received_since')
         OR ({scope:String} = 'started_between'
             AND coalesce(started_at, first_event_at) >= {from:DateTime64(3, 'UTC')}
             AND coalesce(started_at, first_event_at) < {to:DateTime64(3, 'UTC')}))
   ),
-  -- Pings in event-time order (ties by event_id, as silver's session_movements); a duplicated event is
-  -- the same (occurred_at, event_id) and sorts next to itself, so dropping an element whose event_id equals
-  -- its predecessor's removes duplicates in one linear pass (no FINAL over the big table, no hash set).
+  -- Pings sorted by (occurred_at, event_id, log position): a duplicated event is the same (occurred_at,
+  -- event_id) and sorts next to itself, its first delivery first, so dropping an element whose event_id
+  -- equals its predecessor's removes duplicates in one linear pass (no FINAL over the big table, no hash
+  -- set). The unique pings are then ordered as silver's session_movements: event time, then log position.
   paths AS (
     SELECT
       session_id,
-      arraySort(groupArray((occurred_at, event_id, lon, lat, speed_kmh))) AS sorted,
+      arraySort(groupArray((occurred_at, event_id, log_partition, log_offset, lon, lat, speed_kmh))) AS sorted,
       arrayMap(p -> p.2, sorted) AS ids,
       arrayFilter((p, first) -> first, sorted,
         arrayMap((id, previous) -> id != previous, ids,
-          arrayPushFront(arrayPopBack(ids), toUUID('00000000-0000-0000-0000-000000000000')))) AS pings
+          arrayPushFront(arrayPopBack(ids), toUUID('00000000-0000-0000-0000-000000000000')))) AS unique_pings,
+      -- The path: event time, then log position, so points with equal times follow arrival order.
+      arrayMap(p -> (p.1, p.2, p.5, p.6, p.7), arraySort(p -> (p.1, p.3, p.4), unique_pings)) AS pings
     FROM session_positions
     WHERE session_id IN (SELECT session_id FROM scoped)
       AND occurred_at >= (SELECT min(first_event_at) FROM scoped)
@@ -68,9 +78,13 @@ WITH
       CAST(s.first_event_at AS DateTime64(3, 'UTC')) AS first_event_at,
       CAST(s.last_event_at AS DateTime64(3, 'UTC')) AS last_event_at,
       CAST(s.last_received_at AS DateTime64(3, 'UTC')) AS last_received_at,
-      if(s.last_lat = 0 AND s.last_lon = 0, NULL, s.last_position_at) AS last_position_at,
-      if(s.last_lat = 0 AND s.last_lon = 0, NULL, s.last_lat) AS last_lat,
-      if(s.last_lat = 0 AND s.last_lon = 0, NULL, s.last_lon) AS last_lon,
+      -- The last position is silver's, except on an exact tie of event time with the last ping, which
+      -- silver's max() breaks by coordinate: there the ping last in arrival order wins (pings: lon .3, lat .4).
+      ifNull(s.last_lat = 0 AND s.last_lon = 0, 1) AS no_position,
+      NOT no_position AND length(p.pings) > 0 AND p.pings[-1].1 = s.last_position_at AS tied_with_ping,
+      if(no_position, NULL, s.last_position_at) AS last_position_at,
+      if(no_position, NULL, if(tied_with_ping, p.pings[-1].4, s.last_lat)) AS last_lat,
+      if(no_position, NULL, if(tied_with_ping, p.pings[-1].3, s.last_lon)) AS last_lon,
       p.pings AS pings,
       if(isNull(dropoff_lat) OR length(pings) = 0, 0,
          arrayFirstIndex(

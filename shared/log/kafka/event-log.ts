@@ -122,6 +122,11 @@ export class KafkaEventLog implements EventLog {
   private admin: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private healthAdmin: Admin | undefined;
+  /** The last failed append and the last successful one (health shows a failure not followed by a success). */
+  private lastAppendError: { at: number; message: string; seq: number } | undefined;
+  private lastAppendOkSeq = 0;
+  /** Counts settled appends, so a failure and a success in the same millisecond still have an order. */
+  private appendSeq = 0;
   /** A produce request whose group already gave up waiting; the next group waits for it to settle. */
   private abandonedSend: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -250,7 +255,16 @@ export class KafkaEventLog implements EventLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.committer.append(topic, records);
+    return this.committer.append(topic, records).then(
+      (appended) => {
+        this.lastAppendOkSeq = ++this.appendSeq;
+        return appended;
+      },
+      (error: unknown) => {
+        this.lastAppendError = { at: Date.now(), message: (error as Error).message, seq: ++this.appendSeq };
+        throw error;
+      },
+    );
   }
 
   /** Group commit counters (for tests and benchmarks). */
@@ -485,10 +499,14 @@ export class KafkaEventLog implements EventLog {
       const cluster = await within(probe, this.healthTimeoutMs);
       if (cluster === TIMED_OUT) throw new Error(`no answer within ${this.healthTimeoutMs} ms`);
       const brokers = cluster.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(", ");
+      const failed = this.lastAppendError;
       return {
         ok: cluster.brokers.length > 0,
         backend: "kafka",
         detail: `Kafka cluster ${cluster.clusterId}: ${cluster.brokers.length} broker(s) (${brokers}), controller ${cluster.controller ?? "none"}`,
+        ...(failed && failed.seq > this.lastAppendOkSeq
+          ? { lastAppendError: { at: new Date(failed.at).toISOString(), message: failed.message } }
+          : {}),
       };
     } catch (error) {
       const admin = this.healthAdmin;

@@ -15,6 +15,7 @@ import type {
 } from "#shared/log/types.ts";
 import { AppendSignal } from "./AppendSignal.ts";
 import { encodeHeaders } from "./headers.ts";
+import { checkLogFile } from "./integrity.ts";
 import { type AppendRequest, type EncodedRecord, LogStore, type TopicMeta } from "./LogStore.ts";
 import { SqliteConsumer } from "./SqliteConsumer.ts";
 import { prepareDatabase } from "./schema.ts";
@@ -38,6 +39,12 @@ const optionsSchema = z.object({
   sessionTimeoutMs: z.number().int().min(100).default(10_000),
   /** How long a statement waits for another process's write lock before failing. */
   busyTimeoutMs: z.number().int().min(0).default(5_000),
+  /** Longest time the start-up integrity check (SQLite quick_check) may take before it is abandoned. */
+  checkTimeoutMs: z.number().int().min(0).default(10_000),
+  /** Where a failed append is reported (default: standard error). */
+  onAppendError: z
+    .custom<(line: string) => void>((value) => typeof value === "function")
+    .default(() => (line: string) => console.error(line)),
   /** Wall clock for append times, retention and leases; tests move it forward. */
   clock: z.custom<() => number>((value) => typeof value === "function").default(() => Date.now),
 });
@@ -72,6 +79,11 @@ export class SqliteEventLog implements EventLog {
   private sweeping: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
+  /** The last failed append and the last successful one, for health (a failure not yet followed by a success degrades it). */
+  private lastAppendError: { at: number; message: string; seq: number } | undefined;
+  private lastAppendOkSeq = 0;
+  /** Counts settled appends, so a failure and a success in the same millisecond still have an order. */
+  private appendSeq = 0;
 
   constructor(options: SqliteEventLogOptions) {
     const parsed = optionsSchema.safeParse(options);
@@ -199,6 +211,15 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return { ok: false, backend: this.backend, detail: `${this.file}: the log is closed` };
     try {
       const { topics } = this.store.checkHealth(this.options.clock());
+      const failed = this.lastAppendError;
+      if (failed && failed.seq > this.lastAppendOkSeq) {
+        return {
+          ok: true,
+          backend: this.backend,
+          detail: `${this.file}: readable and writable, ${topics} topics; the last append failed: ${failed.message}`,
+          lastAppendError: { at: new Date(failed.at).toISOString(), message: failed.message },
+        };
+      }
       return {
         ok: true,
         backend: this.backend,
@@ -287,9 +308,15 @@ export class SqliteEventLog implements EventLog {
         `Appending to the event log file ${this.file} failed; nothing in this batch was acknowledged`,
         { cause: error },
       );
+      const message = (error as Error).message;
+      this.lastAppendError = { at: this.options.clock(), message, seq: ++this.appendSeq };
+      this.options.onAppendError(
+        `event log: appending ${recordCount} record(s) to ${this.file} failed: ${message}`,
+      );
       for (const pending of batch) pending.reject(failure);
       return;
     }
+    this.lastAppendOkSeq = ++this.appendSeq;
     batch.forEach((pending, i) => {
       pending.resolve(offsets[i]!);
     });
@@ -323,7 +350,18 @@ function encodeRecord(record: LogRecordInput, topic: TopicMeta, now: number): En
   };
 }
 
-/** Opens (creating if needed) the embedded event log file. */
+/**
+ * Opens (creating if needed) the embedded event log file, after checking an existing file's integrity
+ * (checkLogFile): a damaged file is refused with what to do.
+ */
 export async function openSqliteEventLog(options: SqliteEventLogOptions): Promise<SqliteEventLog> {
+  if (typeof options.file === "string" && options.file.length > 0) {
+    const check = await checkLogFile(path.resolve(options.file), options.checkTimeoutMs ?? 10_000);
+    if (check.outcome === "timed-out") {
+      (options.onAppendError ?? console.error)(
+        `event log: the integrity check of ${options.file} did not finish within ${check.ms} ms; starting without it`,
+      );
+    }
+  }
   return new SqliteEventLog(options);
 }
