@@ -172,7 +172,7 @@ describe.skipIf(!composeRequiredOrAvailable() || !dynamoEndpoint)(
 
         // Assess
         expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
-        expect(accepted).toBe('{"success":true,"message":"Data sent to Kafka"}');
+        expect(accepted).toBe('{"success":true,"message":"Data received"}');
         expect(ack).toMatchObject({ type: "ack", batch_id: "compose-1", accepted: 1, rejected: 0 });
         expect(Items.map((item) => item.protocol?.S).sort()).toEqual(["v1", "v2"]);
         expect(Items.every((item) => item.authenticated?.BOOL === true)).toBe(true);
@@ -230,7 +230,7 @@ describe.skipIf(!composeRequiredOrAvailable() || !dynamoEndpoint)(
           // Assess
           expect(health?.status, server.output()).toBe(200);
           expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
-          expect(accepted).toBe('{"success":true,"message":"Data sent to Kafka"}');
+          expect(accepted).toBe('{"success":true,"message":"Data received"}');
         } finally {
           await server.stop();
           rmSync(prefix, { recursive: true, force: true });

@@ -96,8 +96,8 @@ describe.skipIf(!dynamoEndpoint)("two Venus instances sharing the DynamoDB conne
     expect(early.success).toBe(false);
     expect(early.message).toMatch(/^Not authenticated/);
     expect(authenticated).toBe('{"status":"authenticated","message":"Authentication successful"}');
-    expect(onFirst).toBe('{"success":true,"message":"Data sent to Kafka"}');
-    expect(onSecond).toBe('{"success":true,"message":"Data sent to Kafka"}');
+    expect(onFirst).toBe('{"success":true,"message":"Data received"}');
+    expect(onSecond).toBe('{"success":true,"message":"Data received"}');
     const stored = (await readTopic(log, "sessions")).map((record) => record.value!.toString());
     expect(stored.filter((value) => value === frame)).toHaveLength(2);
   });
