@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
+import { clickhouseForTools } from "#shared/clickhouse/http/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
@@ -104,10 +105,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const asOf = values["as-of"] ? parseTime("as-of", values["as-of"]) : new Date();
 
   const config = loadConfig();
-  // Embedded ClickHouse binds its folder to one process: say at once who has it rather than fail inside chDB.
+  // A running platform owns the embedded store: go through its ClickHouse HTTP interface.
+  const store = await clickhouseForTools(config);
+  if (store.via)
+    console.log(`Uranus: through the running platform's ClickHouse HTTP interface at ${store.via}`);
+  // Otherwise embedded ClickHouse binds its folder to one process: say at once who has it rather than fail
+  // inside chDB (a platform that serves no HTTP interface still holds the folder).
   const lock =
-    config.clickhouse.backend === "embedded" ? lockDataFolder(config.dataDir, "npm run uranus") : undefined;
-  const clickhouse = await openGoldStore(config.clickhouse);
+    store.via === undefined && store.clickhouse.backend === "embedded"
+      ? lockDataFolder(config.dataDir, "npm run uranus")
+      : undefined;
+  const clickhouse = await openGoldStore(store.clickhouse);
   const bronze = openBronzeFreshness(config.bronze);
   try {
     const began = performance.now();

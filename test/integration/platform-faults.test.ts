@@ -103,7 +103,7 @@ describe("npm start on one data folder", () => {
   it("removes connection rows a killed process left behind", async () => {
     // Prepare: a device connected, then the platform killed with SIGKILL.
     const first = running[0]!;
-    const port = Number(/localhost:(\d+)\/health/.exec(first.output())![1]);
+    const port = Number(/health: http:\/\/[\w.]+:(\d+)\/health/.exec(first.output())![1]);
     const client = await TestClient.open(`ws://127.0.0.1:${port}/ws`, { "x-api-key": API_KEY });
     const store = await SqliteConnectionStore.open(path.join(dataDir, "venus-connections.sqlite"));
     const before = store.count();
