@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "#shared/errors.ts";
@@ -458,7 +459,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     venus: {
       host: e.VENUS_HOST,
       port: e.VENUS_PORT,
-      apiKey: e.API_KEY,
+      // With API_KEY_PARAMETER the key is read from SSM when Venus opens (functions/venus/runtime.ts); until
+      // then no default stands in for it, so nothing compares a caller's key with a public one.
+      apiKey: e.API_KEY_PARAMETER ? randomBytes(32).toString("hex") : e.API_KEY,
       apiKeyParameter: e.API_KEY_PARAMETER,
       // A key read from a parameter is the operator's own, whatever API_KEY's default is.
       apiKeyIsDefault: !e.API_KEY_PARAMETER && DOCUMENTED_API_KEYS.includes(e.API_KEY),

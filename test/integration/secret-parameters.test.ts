@@ -135,3 +135,16 @@ describe("MSK IAM access control", () => {
     ).toThrow(/KAFKA_SSL must be true with KAFKA_SASL_MECHANISM=aws-msk-iam/);
   });
 });
+
+describe("an API key read from a parameter", () => {
+  it("leaves no public default standing in for the key before it is read", () => {
+    // Act
+    const config = loadConfig({ API_KEY_PARAMETER: "/packetpulse/prod/api-key" });
+
+    // Assess
+    expect(config.venus.apiKeyParameter).toBe("/packetpulse/prod/api-key");
+    expect(config.venus.apiKeyIsDefault).toBe(false);
+    expect(config.venus.apiKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(loadConfig({ API_KEY_PARAMETER: "/p" }).venus.apiKey).not.toBe(config.venus.apiKey);
+  });
+});
