@@ -11,6 +11,10 @@
  * accepts Kafka error handling only in provisioned mode, so a mapping that uses any of it gets a
  * `ProvisionedPollerConfig` (the event's `provisionedPollerConfig`, or Lambda's defaults 1 and 200).
  * See docs/event-source-runtime.md.
+ *
+ * With PACKETPULSE_OFFLINE_FUNCTIONS (a comma-separated list of function names), the service is narrowed to
+ * those functions before serverless-offline reads it, so one container runs one function of the stack
+ * (docker-compose.yml: venus, jupiter, neptune, uranus, compaction each in its own service).
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -116,9 +120,31 @@ export default class KafkaEventSourcePlugin {
     else console.log(`[event-sources] ${line}`);
   }
 
+  /** Keeps only the functions PACKETPULSE_OFFLINE_FUNCTIONS names; an unknown name stops start-up. */
+  narrowFunctions() {
+    const only = process.env.PACKETPULSE_OFFLINE_FUNCTIONS?.trim();
+    if (!only) return;
+    const functions = this.serverless.service.functions ?? {};
+    const wanted = only
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean);
+    const unknown = wanted.filter((name) => !(name in functions));
+    if (unknown.length > 0) {
+      throw new Error(
+        `PACKETPULSE_OFFLINE_FUNCTIONS names ${unknown.join(", ")}, which serverless.yml does not define (functions: ${Object.keys(functions).join(", ")})`,
+      );
+    }
+    for (const name of Object.keys(functions)) {
+      if (!wanted.includes(name)) delete functions[name];
+    }
+    this.say(`running ${wanted.join(", ")} only (PACKETPULSE_OFFLINE_FUNCTIONS)`);
+  }
+
   async start() {
     if (this.started) return;
     this.started = true;
+    this.narrowFunctions();
     const root = this.serverless.serviceDir ?? process.cwd();
     const service = this.serverless.service;
     const hasKafkaEvents = Object.values(service.functions ?? {}).some((fn) =>

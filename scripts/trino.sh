@@ -12,6 +12,7 @@
 #   TRINO_HEAP          JVM heap                                          (default 2G)
 #   TRINO_REST_URL      Iceberg REST catalog                              (default http://127.0.0.1:8181)
 #   TRINO_S3            S3 endpoint of the warehouse                      (default http://127.0.0.1:5055, moto)
+#   ICEBERG_REST_BUCKET bucket of the warehouse                           (default packetpulse-bronze)
 #   TRINO_START_TIMEOUT seconds to wait until /v1/info says started      (default 180)
 #   PACKETPULSE_CACHE   cache root; the server goes to $PACKETPULSE_CACHE/trino-<version>
 #                                                                         (default ~/.cache/packetpulse)
@@ -37,6 +38,8 @@ LOG_FILE="$STATE_DIR/stdout.log"
 # moto accepts any credentials; the same pair as scripts/iceberg-rest.sh and the tests.
 ACCESS_KEY="${AWS_ACCESS_KEY_ID:-packetpulse}"
 SECRET_KEY="${AWS_SECRET_ACCESS_KEY:-packetpulse-secret}"
+# The warehouse bucket of scripts/iceberg-rest.sh.
+BUCKET="${ICEBERG_REST_BUCKET:-packetpulse-bronze}"
 REGION="${AWS_REGION:-us-east-1}"
 
 log() { printf '[trino.sh] %s\n' "$*" >&2; }
@@ -114,17 +117,18 @@ EOF
   cat >"$ETC_DIR/log.properties" <<EOF
 io.trino=INFO
 EOF
-  cat >"$ETC_DIR/catalog/iceberg.properties" <<EOF
-connector.name=iceberg
-iceberg.catalog.type=rest
-iceberg.rest-catalog.uri=$REST_URL
-fs.native-s3.enabled=true
-s3.endpoint=$S3
-s3.path-style-access=true
-s3.region=$REGION
-s3.aws-access-key=$ACCESS_KEY
-s3.aws-secret-key=$SECRET_KEY
-EOF
+  # The catalog file docker-compose.yml mounts into Trino, with compose's hosts replaced by this machine's:
+  # the tests then read bronze through the very settings compose gives Trino.
+  local catalog
+  catalog="$(dirname "$0")/../infra/trino/catalog/iceberg.properties"
+  sed -e "s|http://iceberg-rest:8181|$REST_URL|" \
+    -e "s|http://minio:9000|$S3|" \
+    -e "s|s3://packetpulse/warehouse|s3://$BUCKET/warehouse|" \
+    -e "s|^s3.region=.*|s3.region=$REGION|" \
+    "$catalog" >"$ETC_DIR/catalog/iceberg.properties"
+  if grep -Eq 'iceberg-rest:|minio:|s3://packetpulse/' "$ETC_DIR/catalog/iceberg.properties"; then
+    die "$catalog names a compose host this script does not replace: update write_config"
+  fi
 }
 
 case "${1:-}" in
@@ -140,8 +144,10 @@ case "${1:-}" in
     java="$(java_bin)"
     write_config
     log "starting Trino $TRINO_VERSION on http://127.0.0.1:$PORT ($("$java" -version 2>&1 | head -n 1), heap $HEAP)"
-    # `launcher run` execs the JVM, so the pid recorded is the server's.
-    setsid "$SERVER_DIR/bin/launcher" run --jvm-dir "$(dirname "$(dirname "$(readlink -f "$java")")")" \
+    # `launcher run` execs the JVM, so the pid recorded is the server's. The catalog reads the warehouse's
+    # credentials from these two variables, as in docker-compose.yml.
+    MINIO_ROOT_USER="$ACCESS_KEY" MINIO_ROOT_PASSWORD="$SECRET_KEY" \
+      setsid "$SERVER_DIR/bin/launcher" run --jvm-dir "$(dirname "$(dirname "$(readlink -f "$java")")")" \
       --etc-dir "$ETC_DIR" --data-dir "$STATE_DIR/data" >"$LOG_FILE" 2>&1 &
     echo $! >"$PID_FILE"
     deadline=$(($(date +%s) + START_TIMEOUT))

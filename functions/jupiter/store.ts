@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { applyMigrations, openClickHouse } from "#shared/clickhouse/index.ts";
+import { applyMigrations, openClickHouse, waitingForMigration } from "#shared/clickhouse/index.ts";
 import type { ClickHouseConfig } from "#shared/config/index.ts";
 
 export const SILVER_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
@@ -15,7 +15,11 @@ export const SILVER_TABLES = ["session_positions", "entities"] as const;
 export async function openSilverStore(config: ClickHouseConfig): Promise<ClickHouseClient> {
   const clickhouse = await openClickHouse(config);
   try {
-    await applyMigrations(clickhouse, { directory: SILVER_MIGRATIONS_DIR, scope: "silver" });
+    await applyMigrations(clickhouse, {
+      directory: SILVER_MIGRATIONS_DIR,
+      scope: "silver",
+      onWait: waitingForMigration("silver"),
+    });
   } catch (error) {
     await clickhouse.close();
     throw error;

@@ -32,6 +32,7 @@ export {
   createUranus,
   type GoldRunSummary,
   scheduleParser,
+  scheduleTick,
   summarise,
   type UranusHandler,
 } from "./uranus.ts";

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { withLease } from "#shared/clickhouse/index.ts";
 import type { UranusConfig } from "#shared/config/index.ts";
 import { GoldRunError } from "./errors.ts";
 import { type BronzeFreshnessSource, readBronzeFreshness } from "./freshness.ts";
@@ -38,6 +39,14 @@ export interface GoldRunOptions {
   only?: string[];
   bronze?: BronzeFreshnessSource;
   onProgress?: (progress: GoldProgress) => void;
+  /**
+   * A schedule tick: the run is skipped when another run (of a second replica's schedule event) already
+   * succeeded with an as-of time in [from, to); its tables are as fresh. A failed run does not count. A run with the same `runId` (the same
+   * event, retried) is not another run: it runs again.
+   */
+  tick?: { from: Date; to: Date };
+  /** The run's id (default: a random UUID). A schedule event's id, so a redelivered event is the same run. */
+  runId?: string;
 }
 
 export type GoldProgress =
@@ -68,6 +77,8 @@ export interface GoldRunResult {
   mode: RunMode;
   models: ModelRunResult[];
   ok: boolean;
+  /** Why nothing ran: the tick was already run by another process. */
+  skipped?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -76,13 +87,39 @@ const TERMINAL: ModelOutcome[] = ["failed", "skipped"];
 /** ClickHouse's DateTime64 text form, in UTC. */
 export const chTime = (date: Date) => date.toISOString().replace("T", " ").replace("Z", "");
 
-// One run at a time per process: the scheduler and a manual run share the same `__next` tables.
+// One run at a time per process: the scheduler and a manual run share the same `__next` tables. Across
+// processes sharing a ClickHouse server, the `uranus` lease does the same (shared/clickhouse/lease.ts).
 let queue: Promise<unknown> = Promise.resolve();
 
 export function runGold(options: GoldRunOptions): Promise<GoldRunResult> {
-  const run = queue.then(() => runGoldNow(options));
+  const run = queue.then(() => withLease(options.clickhouse, "uranus", () => runTick(options)));
   queue = run.catch(() => undefined);
   return run;
+}
+
+async function runTick(options: GoldRunOptions): Promise<GoldRunResult> {
+  if (options.tick) {
+    const previous = await rows<{ run_id: string; run_as_of: string }>(
+      options.clickhouse,
+      `SELECT run_id, toString(any(as_of)) AS run_as_of FROM uranus_runs
+       WHERE as_of >= {from:DateTime64(3, 'UTC')} AND as_of < {to:DateTime64(3, 'UTC')}
+         AND run_id != {runId:String}
+       GROUP BY run_id HAVING countIf(outcome != 'success') = 0
+       ORDER BY min(started_at) LIMIT 1`,
+      { from: chTime(options.tick.from), to: chTime(options.tick.to), runId: options.runId ?? "" },
+    );
+    if (previous[0]) {
+      return {
+        runId: previous[0].run_id,
+        asOf: options.asOf ?? new Date(),
+        mode: options.mode ?? "scheduled",
+        models: [],
+        ok: true,
+        skipped: `tick ${options.tick.from.toISOString()} already run (run ${previous[0].run_id}, as of ${previous[0].run_as_of})`,
+      };
+    }
+  }
+  return runGoldNow(options);
 }
 
 async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
@@ -90,7 +127,7 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
   const mode = options.mode ?? "scheduled";
   if (mode === "backfill" && !options.range) throw new GoldRunError("A backfill needs a range (from, to)");
   const asOf = options.asOf ?? new Date();
-  const runId = randomUUID();
+  const runId = options.runId ?? randomUUID();
   const selected = options.only
     ? options.models.filter((model) => options.only!.includes(model.name))
     : options.models;

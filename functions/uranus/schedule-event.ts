@@ -9,6 +9,7 @@ import { ScheduleEventError } from "#shared/runtime/schedule.ts";
  */
 export const scheduleEventSchema = z
   .object({
+    id: z.string().min(1).max(256).optional(),
     time: z.iso
       .datetime({ offset: true, error: "must be an ISO-8601 time such as 2026-11-29T10:15:00Z" })
       .optional(),
@@ -21,6 +22,8 @@ export const scheduleEventSchema = z
 export interface GoldSchedule {
   asOf: Date;
   mode: "scheduled" | "full";
+  /** The event's id: EventBridge keeps it when it delivers an event again. */
+  eventId?: string;
 }
 
 /** Parses a schedule event; `now` is the as-of time when the event carries none. */
@@ -36,6 +39,7 @@ export function parseScheduleEvent(event: unknown, now: Date = new Date()): Gold
   return {
     asOf: parsed.data.time ? new Date(parsed.data.time) : now,
     mode: parsed.data.mode ?? "scheduled",
+    ...(parsed.data.id ? { eventId: parsed.data.id } : {}),
   };
 }
 

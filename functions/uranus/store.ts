@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
-import { applyMigrations, openClickHouse } from "#shared/clickhouse/index.ts";
+import { applyMigrations, openClickHouse, waitingForMigration } from "#shared/clickhouse/index.ts";
 import type { ClickHouseConfig } from "#shared/config/index.ts";
 
 export const GOLD_MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
@@ -10,7 +10,11 @@ const SILVER_MIGRATIONS_DIR = fileURLToPath(new URL("../jupiter/migrations/", im
 
 /** Brings the gold bookkeeping (uranus_runs) up to date on a client that already has the silver schema. */
 export async function migrateGold(clickhouse: ClickHouseClient): Promise<void> {
-  await applyMigrations(clickhouse, { directory: GOLD_MIGRATIONS_DIR, scope: "gold" });
+  await applyMigrations(clickhouse, {
+    directory: GOLD_MIGRATIONS_DIR,
+    scope: "gold",
+    onWait: waitingForMigration("gold"),
+  });
 }
 
 /**
@@ -20,7 +24,11 @@ export async function migrateGold(clickhouse: ClickHouseClient): Promise<void> {
 export async function openGoldStore(config: ClickHouseConfig): Promise<ClickHouseClient> {
   const clickhouse = await openClickHouse(config);
   try {
-    await applyMigrations(clickhouse, { directory: SILVER_MIGRATIONS_DIR, scope: "silver" });
+    await applyMigrations(clickhouse, {
+      directory: SILVER_MIGRATIONS_DIR,
+      scope: "silver",
+      onWait: waitingForMigration("silver"),
+    });
     await migrateGold(clickhouse);
   } catch (error) {
     await clickhouse.close();

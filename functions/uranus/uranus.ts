@@ -20,6 +20,8 @@ export interface GoldRunSummary {
   runId: string;
   asOf: string;
   models: { model: string; mode: string; outcome: string; rows: number; durationMs: number }[];
+  /** Set when the tick was already run by another process (nothing ran). */
+  skipped?: string;
 }
 
 export type UranusHandler = (event: unknown, context: Context) => Promise<GoldRunSummary>;
@@ -42,19 +44,38 @@ export function summarise(result: GoldRunResult): GoldRunSummary {
       rows: m.rows,
       durationMs: m.durationMs,
     })),
+    ...(result.skipped ? { skipped: result.skipped } : {}),
   };
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The schedule tick of an as-of time: its minute. Schedules fire on minute boundaries (EventBridge rates
+ * and crons, serverless offline's cron), so replicas firing for one tick share that minute.
+ */
+export function scheduleTick(asOf: Date): { from: Date; to: Date } {
+  const from = new Date(Math.floor(asOf.getTime() / MINUTE_MS) * MINUTE_MS);
+  return { from, to: new Date(from.getTime() + MINUTE_MS) };
 }
 
 /**
  * Uranus's scheduled handler: runs every model at the schedule's time. A failed model is recorded in
- * uranus_runs and the invocation fails, so the failure shows in the function's error metrics.
+ * uranus_runs and the invocation fails, so the failure shows in the function's error metrics. A scheduled
+ * tick runs once however many processes receive it (replicas, a redelivered event); `mode: "full"` always runs.
  */
 export function createUranus(deps: UranusDeps): UranusHandler {
   return middy<unknown, GoldRunSummary>()
     .use(scheduleParser())
     .handler(async (event) => {
       const schedule = event as GoldSchedule;
-      const result = await runGold({ ...deps, asOf: schedule.asOf, mode: schedule.mode });
+      const result = await runGold({
+        ...deps,
+        asOf: schedule.asOf,
+        mode: schedule.mode,
+        tick: schedule.mode === "scheduled" ? scheduleTick(schedule.asOf) : undefined,
+        runId: schedule.eventId,
+      });
       if (!result.ok) {
         const failed = result.models.filter((m) => m.outcome !== "success");
         throw new GoldRunError(

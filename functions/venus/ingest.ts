@@ -172,9 +172,13 @@ export class Venus {
   /**
    * Write-through cache of the connection store. State only moves from unauthenticated to authenticated,
    * so a cached entry is never more permissive than the store; it keeps frames of one connection in order
-   * by letting their synchronous part run without waiting for the store.
+   * by letting their synchronous part run without waiting for the store. Only an authenticated entry is
+   * final: an unauthenticated one may have changed in the store (on Lambda, the authentication frame can
+   * reach another instance), so receive() reads the store again for it.
    */
   readonly #states = new Map<string, ConnectionState>();
+  /** Frames of a connection still waiting for its state from the store, chained to keep their order. */
+  readonly #pending = new Map<string, Promise<unknown>>();
 
   constructor(options: VenusOptions) {
     this.#options = options;
@@ -226,6 +230,7 @@ export class Venus {
 
   async disconnect(connectionId: string): Promise<void> {
     this.#states.delete(connectionId);
+    this.#pending.delete(connectionId);
     this.#rejections.delete(connectionId);
     this.#closing.delete(connectionId);
     await this.#options.connections.delete(connectionId);
@@ -279,9 +284,16 @@ export class Venus {
     let outcome: Promise<FrameOutcome>;
     try {
       const cached = this.#states.get(connectionId);
-      outcome = cached
-        ? this.#handleAndJudge(cached, frame)
-        : this.#options.connections.get(connectionId).then((stored) => {
+      const pending = this.#pending.get(connectionId);
+      if (cached?.authenticated && !pending) {
+        outcome = this.#handleAndJudge(cached, frame);
+      } else {
+        // Not known to be authenticated here: read the store, after this connection's earlier frames.
+        outcome = (pending ?? Promise.resolve())
+          .then(() => this.#states.get(connectionId))
+          .then(async (known) => {
+            const stored = known?.authenticated ? known : await this.#options.connections.get(connectionId);
+            if (stored) this.#states.set(connectionId, stored);
             const state: ConnectionState = stored ?? {
               connectionId,
               authenticated: false,
@@ -289,9 +301,14 @@ export class Venus {
               connectedAt: this.#now(),
               sourceIp: "",
             };
-            if (stored) this.#states.set(connectionId, stored);
             return this.#handleAndJudge(state, frame);
           });
+        const settled = outcome.catch(() => undefined);
+        this.#pending.set(connectionId, settled);
+        void settled.then(() => {
+          if (this.#pending.get(connectionId) === settled) this.#pending.delete(connectionId);
+        });
+      }
     } catch (error) {
       outcome = Promise.reject(error);
     }

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { type PacketPulseConfig, requireOwnApiKey } from "#shared/config/index.ts";
+import { readParameter } from "#shared/config/parameters.ts";
 import { EventLogError } from "#shared/errors.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
 import { openEventLog } from "#shared/log/index.ts";
@@ -47,6 +48,13 @@ export async function openVenusRuntime(
   shared?: VenusRuntimeOptions,
 ): Promise<VenusRuntime> {
   requireOwnApiKey(config);
+  // Deployed stages name an SSM parameter instead of carrying the key in their environment.
+  const apiKey = config.venus.apiKeyParameter
+    ? await readParameter(config.venus.apiKeyParameter, {
+        region: config.aws.region,
+        endpoint: config.aws.endpoint,
+      })
+    : config.venus.apiKey;
   const log = shared?.log ?? (await openEventLog(config));
   const topics = [
     { topic: config.topics.sessions, partitions: config.topics.partitions },
@@ -95,7 +103,7 @@ export async function openVenusRuntime(
   const venus = new Venus({
     log: venusLog,
     connections,
-    apiKey: config.venus.apiKey,
+    apiKey,
     topics: config.topics,
     limits: config.venus.limits,
   });

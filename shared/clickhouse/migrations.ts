@@ -3,11 +3,16 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { MigrationError } from "./errors.ts";
+import { withLease } from "./lease.ts";
 
 /**
  * Versioned migrations: `NNN-name.sql` files applied in version order, each recorded in `schema_migrations`
  * with a checksum. Statements are written to be re-runnable (`IF NOT EXISTS`), so a migration interrupted
  * half-way is simply applied again at the next start. Editing an applied migration is refused: add a new one.
+ *
+ * Processes that share a ClickHouse server (compose replicas, Lambda containers) migrate one at a time under
+ * a lease per scope (lease.ts): the second reads `schema_migrations` after the first finished and finds
+ * nothing left to do, so no migration ever runs twice at once.
  */
 
 export interface Migration {
@@ -70,15 +75,38 @@ export async function readMigrations(directory: string): Promise<Migration[]> {
   return migrations;
 }
 
+/** Says on stderr that this process waits for another one's migration (a held or expiring lease). */
+export const waitingForMigration = (scope: string) => (holder: string) =>
+  console.error(
+    `${scope} migrations: waiting for ${holder}, which holds the migration lease (it expires 60 s after its holder stops)`,
+  );
+
 /**
  * Applies the migrations of `directory` that `schema_migrations` does not list for `scope` (one scope per
  * layer, e.g. "silver" and "gold", so each keeps its own numbering). Returns the migrations applied now.
  */
 export async function applyMigrations(
   client: ClickHouseClient,
-  options: { directory: string; scope: string },
+  options: {
+    directory: string;
+    scope: string;
+    /** Called when another process is migrating this scope and this one waits for it. */
+    onWait?: (holder: string) => void;
+  },
 ): Promise<AppliedMigration[]> {
   const migrations = await readMigrations(options.directory);
+  const lease = `migrations_${options.scope.toLowerCase().replaceAll(/[^a-z0-9_]/g, "_")}`;
+  return withLease(client, lease, () => applyPending(client, migrations, options.scope), {
+    onWait: options.onWait,
+  });
+}
+
+async function applyPending(
+  client: ClickHouseClient,
+  migrations: Migration[],
+  scope: string,
+): Promise<AppliedMigration[]> {
+  const options = { scope };
   await client.command({ query: SCHEMA_MIGRATIONS_DDL });
   const result = await client.query({
     query: `SELECT version, name, checksum FROM schema_migrations FINAL WHERE scope = {scope:String}`,

@@ -24,6 +24,13 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 const EMBEDDED_CONNECTIONS = 2;
 
 async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedded" }>) {
+  // On Lambda (not serverless offline, which sets IS_OFFLINE) chDB is not in the bundle: say what is missing
+  // rather than fail on a missing package, or write to a container's temporary disk.
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.IS_OFFLINE !== "true") {
+    throw new ClickHouseStoreError(
+      `CLICKHOUSE_URL is required on AWS Lambda (function ${process.env.AWS_LAMBDA_FUNCTION_NAME}): the embedded ClickHouse is for one machine and is not in the function's bundle`,
+    );
+  }
   mkdirSync(config.path, { recursive: true });
   const connections: import("chdb/connection").ChdbConnection[] = [];
   try {
@@ -66,10 +73,17 @@ async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedd
 }
 
 async function openServer(config: Extract<ClickHouseConfig, { backend: "server" }>) {
+  // Deployed stages name an SSM parameter instead of carrying the password in their environment.
+  const password = config.passwordParameter
+    ? await (await import("#shared/config/parameters.ts")).readParameter(config.passwordParameter.name, {
+        region: config.passwordParameter.region,
+        endpoint: config.passwordParameter.endpoint,
+      })
+    : config.password;
   const common = {
     url: config.url,
     username: config.username,
-    password: config.password,
+    password,
     clickhouse_settings: CLICKHOUSE_SETTINGS,
   };
   // The database must exist before a client can name it in every request.

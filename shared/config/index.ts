@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "#shared/errors.ts";
@@ -106,14 +107,18 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default("packetpulse"),
   KAFKA_SSL: boolean(false),
   KAFKA_SASL_MECHANISM: z
-    .enum(["plain", "scram-sha-256", "scram-sha-512"], {
-      error: "must be plain, scram-sha-256 or scram-sha-512",
+    .enum(["plain", "scram-sha-256", "scram-sha-512", "aws-msk-iam"], {
+      error: "must be plain, scram-sha-256, scram-sha-512 or aws-msk-iam",
     })
     .optional(),
   KAFKA_SASL_USERNAME: optionalString,
   KAFKA_SASL_PASSWORD: optionalString,
+  /** SSM parameter (or Secrets Manager reference) holding MSK's SCRAM secret, {"username","password"}. */
+  KAFKA_SASL_SECRET_PARAMETER: optionalString,
   EVENT_LOG_RETENTION_HOURS: positiveInt(168, 24 * 365 * 10),
   API_KEY: z.string().min(8, "must be at least 8 characters").default(DEVELOPMENT_API_KEY),
+  /** SSM parameter holding the API key (deployed stages); replaces API_KEY. */
+  API_KEY_PARAMETER: optionalString,
   NODE_ENV: z.string().optional(),
   AWS_LAMBDA_FUNCTION_NAME: optionalString,
   IS_OFFLINE: optionalString,
@@ -145,6 +150,8 @@ export const envSchema = z.object({
     .optional(),
   CLICKHOUSE_USER: z.string().min(1).default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
+  /** SSM parameter holding ClickHouse's password (deployed stages); replaces CLICKHOUSE_PASSWORD. */
+  CLICKHOUSE_PASSWORD_PARAMETER: optionalString,
   BRONZE_NAMESPACE: icebergName("default"),
   BRONZE_TABLE: icebergName("sessions"),
   BRONZE_WAREHOUSE: optionalString.refine(
@@ -206,11 +213,25 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * Kafka authentication: a user and password (plain, SCRAM), SCRAM with the pair read from a parameter at
+ * start-up (MSK's SCRAM secret), or MSK's IAM access control (a token signed with the function's role).
+ */
+export type KafkaSasl =
+  | { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string }
+  | {
+      mechanism: "scram-sha-256" | "scram-sha-512";
+      secretParameter: string;
+      region: string;
+      endpoint?: string;
+    }
+  | { mechanism: "aws-msk-iam"; region: string };
+
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
   ssl: boolean;
-  sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
+  sasl?: KafkaSasl;
   replicationFactor: number;
 }
 
@@ -227,6 +248,8 @@ export interface PacketPulseConfig {
     host: string;
     port: number;
     apiKey: string;
+    /** SSM parameter to read the API key from at start-up (deployed stages), in place of `apiKey`. */
+    apiKeyParameter?: string;
     /** `API_KEY` is unset or a documented default: fine for development, refused in production. */
     apiKeyIsDefault: boolean;
     limits: {
@@ -289,7 +312,15 @@ export interface UranusConfig {
 /** Silver and gold store: embedded chDB in the data folder, or a ClickHouse server when `url` is set. */
 export type ClickHouseConfig =
   | { backend: "embedded"; path: string; database: string }
-  | { backend: "server"; url: string; username: string; password: string; database: string };
+  | {
+      backend: "server";
+      url: string;
+      username: string;
+      password: string;
+      /** SSM parameter to read the password from when the store is opened, in place of `password`. */
+      passwordParameter?: { name: string; region: string; endpoint?: string };
+      database: string;
+    };
 
 /** A user of the embedded store's HTTP interface. */
 export interface ClickHouseHttpUser {
@@ -323,6 +354,21 @@ function describeIssues(error: z.ZodError, env: Record<string, string | undefine
     .join("\n");
 }
 
+function kafkaSasl(e: Env): KafkaSasl | undefined {
+  const mechanism = e.KAFKA_SASL_MECHANISM;
+  if (!mechanism) return undefined;
+  if (mechanism === "aws-msk-iam") return { mechanism, region: e.AWS_REGION };
+  if (mechanism !== "plain" && e.KAFKA_SASL_SECRET_PARAMETER) {
+    return {
+      mechanism,
+      secretParameter: e.KAFKA_SASL_SECRET_PARAMETER,
+      region: e.AWS_REGION,
+      endpoint: e.AWS_ENDPOINT_URL,
+    };
+  }
+  return { mechanism, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): PacketPulseConfig {
   // Empty strings mean "not set": docker-compose and shells often pass VAR= for unset values.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -337,9 +383,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "Invalid configuration:\n  KAFKA_BOOTSTRAP_SERVERS is required when PACKETPULSE_EVENT_LOG=kafka (for example localhost:9092)",
     );
   }
-  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
+  const saslMechanism = e.KAFKA_SASL_MECHANISM;
+  if (saslMechanism === "aws-msk-iam" && !e.KAFKA_SSL) {
     throw new ConfigError(
-      "Invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set",
+      "Invalid configuration:\n  KAFKA_SSL must be true with KAFKA_SASL_MECHANISM=aws-msk-iam (MSK's IAM listener is TLS, port 9098)",
+    );
+  }
+  const scramFromParameter = saslMechanism?.startsWith("scram") && e.KAFKA_SASL_SECRET_PARAMETER;
+  if (
+    saslMechanism &&
+    saslMechanism !== "aws-msk-iam" &&
+    !scramFromParameter &&
+    (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)
+  ) {
+    throw new ConfigError(
+      `Invalid configuration:\n  KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set${saslMechanism.startsWith("scram") ? " (or, for SCRAM, KAFKA_SASL_SECRET_PARAMETER)" : ""}`,
     );
   }
   if (e.BRONZE_WAREHOUSE?.startsWith("s3") && !e.ICEBERG_REST_URL) {
@@ -387,13 +445,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         brokers: e.KAFKA_BOOTSTRAP_SERVERS.split(",").map((s) => s.trim()),
         clientId: e.KAFKA_CLIENT_ID,
         ssl: e.KAFKA_SSL,
-        sasl: e.KAFKA_SASL_MECHANISM
-          ? {
-              mechanism: e.KAFKA_SASL_MECHANISM,
-              username: e.KAFKA_SASL_USERNAME!,
-              password: e.KAFKA_SASL_PASSWORD!,
-            }
-          : undefined,
+        sasl: kafkaSasl(e),
         replicationFactor: e.KAFKA_REPLICATION_FACTOR,
       }
     : undefined;
@@ -407,8 +459,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     venus: {
       host: e.VENUS_HOST,
       port: e.VENUS_PORT,
-      apiKey: e.API_KEY,
-      apiKeyIsDefault: DOCUMENTED_API_KEYS.includes(e.API_KEY),
+      // With API_KEY_PARAMETER the key is read from SSM when Venus opens (functions/venus/runtime.ts); until
+      // then no default stands in for it, so nothing compares a caller's key with a public one.
+      apiKey: e.API_KEY_PARAMETER ? randomBytes(32).toString("hex") : e.API_KEY,
+      apiKeyParameter: e.API_KEY_PARAMETER,
+      // A key read from a parameter is the operator's own, whatever API_KEY's default is.
+      apiKeyIsDefault: !e.API_KEY_PARAMETER && DOCUMENTED_API_KEYS.includes(e.API_KEY),
       limits: {
         authFailuresPerMinute: e.VENUS_AUTH_FAILURES_PER_MINUTE,
         rejectionWindow: e.VENUS_REJECTION_WINDOW,
@@ -463,6 +519,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           url: e.CLICKHOUSE_URL,
           username: e.CLICKHOUSE_USER,
           password: e.CLICKHOUSE_PASSWORD,
+          passwordParameter: e.CLICKHOUSE_PASSWORD_PARAMETER
+            ? { name: e.CLICKHOUSE_PASSWORD_PARAMETER, region: e.AWS_REGION, endpoint: e.AWS_ENDPOINT_URL }
+            : undefined,
           database: e.CLICKHOUSE_DATABASE,
         }
       : {

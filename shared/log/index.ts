@@ -16,7 +16,17 @@ export function embeddedLogFile(config: PacketPulseConfig): string {
 export async function openEventLog(config: PacketPulseConfig): Promise<EventLog> {
   if (config.eventLog.backend === "kafka") {
     const { openKafkaEventLog } = await import("./kafka/index.ts");
-    return openKafkaEventLog(config.eventLog.kafka!, {
+    let kafka = config.eventLog.kafka!;
+    // SCRAM's user and password from MSK's secret, read at start-up (shared/config/parameters.ts).
+    if (kafka.sasl && "secretParameter" in kafka.sasl) {
+      const { readScramSecret } = await import("#shared/config/parameters.ts");
+      const { secretParameter, region, endpoint, mechanism } = kafka.sasl;
+      kafka = {
+        ...kafka,
+        sasl: { mechanism, ...(await readScramSecret(secretParameter, { region, endpoint })) },
+      };
+    }
+    return openKafkaEventLog(kafka, {
       logLevel: config.logLevel === "debug" ? "debug" : "error",
     });
   }

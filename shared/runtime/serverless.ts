@@ -82,6 +82,8 @@ export function resolveVariables(
     const quoted = /^'(.*)'$|^"(.*)"$/.exec(ref);
     if (quoted) return quoted[1] ?? quoted[2];
     if (/^-?\d+(\.\d+)?$/.test(ref)) return Number(ref);
+    // `${env:X, null}`: no value, as the framework resolves it (an optional setting left out).
+    if (ref === "null") return null;
     const [kind, ...rest] = ref.split(":");
     const address = rest.join(":");
     switch (kind) {

@@ -12,6 +12,7 @@ import { countInvocations, runEventSourceChild, useSmallBatches } from "./event-
  * - JUPITER_BATCH_SIZE: the event source's batchSize (default 10).
  * - JUPITER_HOLD_AFTER: when set to N, invocation N+1 runs the real handler (its rows are written) and then
  *   never returns, so its offsets are never committed; the process prints `held` and waits to be killed.
+ * - JUPITER_GROUP_ID: the consumer group (default serverless.yml's), so tests on a shared broker keep apart.
  *
  * Prints one line per event: `ready`, `invoke <n> <records>`, `done <n>`, `held <n>`, and
  * `stats {json}` every 100 ms (the runtime's snapshot for Jupiter).
@@ -26,6 +27,11 @@ const service = loadServerlessFile("serverless.yml");
 const jupiterFunction = service.functions?.jupiter;
 if (!jupiterFunction?.handler) throw new Error("serverless.yml has no jupiter function");
 useSmallBatches(service, "jupiter", batchSize);
+if (process.env.JUPITER_GROUP_ID) {
+  for (const event of (jupiterFunction.events ?? []) as { msk?: Record<string, unknown> }[]) {
+    if (event.msk) event.msk.consumerGroupId = process.env.JUPITER_GROUP_ID;
+  }
+}
 
 const real = await loadHandler(jupiterFunction.handler, { source: "source" });
 const { handler } = countInvocations(real, (n) => holdAfter !== undefined && n > holdAfter);

@@ -142,13 +142,7 @@ export class KafkaEventLog implements EventLog {
     this.appendTimeoutMs = options.appendTimeoutMs ?? 30_000;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 3_000;
     const { logLevel, logCreator } = createKafkaLogCreator(options.logLevel ?? "error", options.logSink);
-    const sasl: SASLOptions | undefined = config.sasl
-      ? ({
-          mechanism: config.sasl.mechanism,
-          username: config.sasl.username,
-          password: config.sasl.password,
-        } as SASLOptions)
-      : undefined;
+    const sasl = kafkaSaslOptions(config.sasl);
     const common = {
       clientId: config.clientId,
       brokers: config.brokers,
@@ -589,4 +583,31 @@ class MissingTopicError extends EventLogError {
   constructor(topic: string, brokers: string) {
     super(`topic "${topic}" does not exist on Kafka ${brokers} (create it with ensureTopics)`);
   }
+}
+
+/**
+ * kafkajs's SASL options for the configured authentication. MSK's IAM access control is SASL/OAUTHBEARER
+ * with a token that aws-msk-iam-sasl-signer-js signs with the process's AWS credentials (the function's
+ * role on Lambda); kafkajs asks for a new one when it reconnects
+ * (https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html).
+ */
+export function kafkaSaslOptions(sasl: KafkaConfig["sasl"]): SASLOptions | undefined {
+  if (!sasl) return undefined;
+  if (sasl.mechanism === "aws-msk-iam") {
+    const { region } = sasl;
+    return {
+      mechanism: "oauthbearer",
+      oauthBearerProvider: async () => {
+        const { generateAuthToken } = await import("aws-msk-iam-sasl-signer-js");
+        const { token } = await generateAuthToken({ region });
+        return { value: token };
+      },
+    };
+  }
+  if ("secretParameter" in sasl) {
+    throw new EventLogError(
+      `Kafka SASL secret ${sasl.secretParameter} was not read: open the Kafka event log with openEventLog()`,
+    );
+  }
+  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
 }
