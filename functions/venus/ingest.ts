@@ -439,7 +439,7 @@ export class Venus {
     }
     const event = result.value;
     this.#tally(state.connectionId, 1, 0);
-    this.#countExtraFields(message);
+    if (result.extraFields !== undefined) this.#countExtraFields(message);
     const record: LogRecordInput = {
       key: event.device_id,
       value: frame,
@@ -457,15 +457,13 @@ export class Venus {
 
   /** Counts the fields an accepted v1 message carried besides the 12 (the original devices add two). */
   #countExtraFields(message: Record<string, unknown>): void {
-    let extra = false;
+    this.stats.v1EventsWithExtraFields += 1;
     for (const key in message) {
       if (V1_FIELD_SET.has(key)) continue;
-      extra = true;
       const seen = this.#extraFields.get(key);
       if (seen !== undefined) this.#extraFields.set(key, seen + 1);
       else if (this.#extraFields.size < MAX_EXTRA_FIELD_NAMES) this.#extraFields.set(key, 1);
     }
-    if (extra) this.stats.v1EventsWithExtraFields += 1;
   }
 
   async #ingestBatch(

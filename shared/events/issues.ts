@@ -12,7 +12,13 @@ export interface ValidationIssue {
   message: string;
 }
 
-export type Validation<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
+/**
+ * A validator's verdict. `extraFields` is set on an accepted v1 message that carried fields besides the 12
+ * (how many); they are not in `value`.
+ */
+export type Validation<T> =
+  | { ok: true; value: T; extraFields?: number }
+  | { ok: false; issues: ValidationIssue[] };
 
 /** Every rule the validators report, as documented in docs/events.md. */
 export const VALIDATION_RULES = [

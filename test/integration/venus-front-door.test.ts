@@ -191,13 +191,15 @@ describe("Venus's front door under npm start", () => {
 
     // Assess: the server stopped reading (the client could not send its 2 million frames), then closed the
     // connection; the client, not reading, never sees the close frame, so its side ends abnormally (1006)
-    expect(sent).toBeLessThan(2_000_000);
+    expect(sent).toBeLessThan(1_000_000);
     expect([1006, 1008]).toContain(closed.code);
     await platform.waitFor(
       /closing connection [\w-]+ from (::ffff:)?127\.0\.0\.14: Replies not read for 3 s/,
       5_000,
     );
-    expect(peak - before).toBeLessThan(100);
+    // Garbage from the frames read before the pause accounts for most of it (a client that reads its
+    // replies grows the process about as much); the 2 million frames it tried to send are 500 MB.
+    expect(peak - before).toBeLessThan(200);
     const next = await open("127.0.0.14", { "x-api-key": KEY });
     const ack = JSON.parse(await next.request({ type: "events", batch_id: "after-bp", events: [v2Ping()] }));
     next.close();
