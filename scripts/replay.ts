@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Context } from "aws-lambda";
+import { clickhouseForTools } from "#shared/clickhouse/http/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
@@ -44,6 +45,14 @@ async function main(): Promise<void> {
     const service = loadServerlessFile(values.config);
     const handlerPath = service.functions?.[values.function]?.handler;
     if (!handlerPath) throw new PacketPulseError(`${values.config} has no function "${values.function}"`);
+    // A running platform owns the embedded store: the function reaches it through its HTTP interface.
+    const store = await clickhouseForTools(loadConfig());
+    if (store.clickhouse.backend === "server" && store.via) {
+      process.env.CLICKHOUSE_URL = store.clickhouse.url;
+      process.env.CLICKHOUSE_USER = store.clickhouse.username;
+      process.env.CLICKHOUSE_PASSWORD = store.clickhouse.password;
+      console.error(`replay: through the running platform's ClickHouse HTTP interface at ${store.via}`);
+    }
     const handler = await loadHandler(handlerPath, { source: values.dist ? "dist" : "source" });
     const context = {
       functionName: values.function,

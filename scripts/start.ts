@@ -10,6 +10,7 @@ import {
 } from "#functions/uranus/index.ts";
 import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { startVenusServer } from "#functions/venus/server.ts";
+import { serveEmbeddedStore } from "#shared/clickhouse/http/index.ts";
 import { DEVELOPMENT_API_KEY, loadConfig, requireOwnApiKey } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/log/index.ts";
@@ -104,6 +105,16 @@ async function main(): Promise<void> {
   const clickhouse = await openGoldStore(config.clickhouse);
   shutdown.push(() => clickhouse.close());
   if (!started()) return;
+  // ClickHouse's HTTP interface over the embedded store, for npm run sql, the tools and any ClickHouse client.
+  const sql = await serveEmbeddedStore(config).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EADDRINUSE") throw error;
+    console.log(`  SQL    not served: ${error.message} (set CLICKHOUSE_HTTP_PORT to a free port, or 0)`);
+    return undefined;
+  });
+  if (sql) {
+    shutdown.push(() => sql.close());
+    console.log(`  SQL    ${sql.url}   ClickHouse HTTP interface (npm run sql)`);
+  }
 
   // The Kafka-triggered functions of serverless.yml in this process: Jupiter with the shared client, any
   // other from its TypeScript source.

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { clickhouseForTools } from "#shared/clickhouse/http/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { PacketPulseError } from "#shared/errors.ts";
 import { loadModels } from "./models.ts";
@@ -102,7 +103,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
   const asOf = values["as-of"] ? parseTime("as-of", values["as-of"]) : new Date();
 
   const config = loadConfig();
-  const clickhouse = await openGoldStore(config.clickhouse);
+  // A running platform owns the embedded store: go through its ClickHouse HTTP interface.
+  const store = await clickhouseForTools(config);
+  if (store.via)
+    console.log(`Uranus: through the running platform's ClickHouse HTTP interface at ${store.via}`);
+  const clickhouse = await openGoldStore(store.clickhouse);
   try {
     const began = performance.now();
     console.log(

@@ -80,6 +80,20 @@ const wholeNumber = (fallback: number, min: number, max: number, unit: string) =
     .min(min, `must be between ${min} and ${max}`)
     .max(max, `must be between ${min} and ${max}`)
     .default(fallback);
+const clickhouseUser = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$/, "must be a user name (letters, digits, '_', '.', '-')")
+    .default(fallback);
+
+/**
+ * Development secrets of the embedded store's HTTP interface. They are public (they are in this file), so a
+ * process with NODE_ENV=production refuses to serve the interface with them.
+ */
+export const DEV_SECRETS = {
+  CLICKHOUSE_WRITER_PASSWORD: "packetpulse-dev-writer",
+  CLICKHOUSE_READER_PASSWORD: "packetpulse-dev-reader",
+} as const;
 
 export const envSchema = z.object({
   PACKETPULSE_DATA_DIR: z.string().min(1, "must be a folder path").default("./.packetpulse"),
@@ -175,6 +189,19 @@ export const envSchema = z.object({
   URANUS_ACTIVE_MINUTES: positiveInt(10, 24 * 60),
   URANUS_OFFLINE_MINUTES: positiveInt(30, 7 * 24 * 60),
   URANUS_LOOKBACK_MINUTES: positiveInt(15, 7 * 24 * 60),
+  CLICKHOUSE_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  CLICKHOUSE_HTTP_PORT: z
+    .union([z.literal("off"), z.coerce.number().int().min(0).max(65535)], {
+      error: "must be a TCP port number (0: any free port) or off",
+    })
+    .default(8123),
+  CLICKHOUSE_WRITER_USER: clickhouseUser("packetpulse"),
+  CLICKHOUSE_WRITER_PASSWORD: z.string().default(DEV_SECRETS.CLICKHOUSE_WRITER_PASSWORD),
+  CLICKHOUSE_READER_USER: clickhouseUser("reader"),
+  CLICKHOUSE_READER_PASSWORD: z.string().default(DEV_SECRETS.CLICKHOUSE_READER_PASSWORD),
+  CLICKHOUSE_READER_MAX_EXECUTION_SECONDS: positiveInt(60, 24 * 3600),
+  CLICKHOUSE_READER_MAX_ROWS_TO_READ: positiveInt(1_000_000_000, Number.MAX_SAFE_INTEGER),
+  CLICKHOUSE_READER_MAX_MEMORY_MB: positiveInt(2048, 1024 * 1024),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -223,6 +250,8 @@ export interface PacketPulseConfig {
   aws: { region: string; endpoint?: string };
   logLevel: Env["LOG_LEVEL"];
   clickhouse: ClickHouseConfig;
+  /** ClickHouse's HTTP interface over the embedded store, served by the process that owns it. */
+  clickhouseHttp: ClickHouseHttpConfig;
   bronze: BronzeConfig;
   /** Threads that share a silver batch's CPU work (this one included); unset: up to 2 cores. */
   silverThreads?: number;
@@ -261,6 +290,27 @@ export interface UranusConfig {
 export type ClickHouseConfig =
   | { backend: "embedded"; path: string; database: string }
   | { backend: "server"; url: string; username: string; password: string; database: string };
+
+/** A user of the embedded store's HTTP interface. */
+export interface ClickHouseHttpUser {
+  name: string;
+  password: string;
+}
+
+/** The HTTP interface of the embedded store: where it listens and who may use it. */
+export interface ClickHouseHttpConfig {
+  /** `false` when CLICKHOUSE_HTTP_PORT=off. */
+  enabled: boolean;
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** The platform's own writer: DDL and inserts (the migrations, Jupiter, Uranus through the interface). */
+  writer: ClickHouseHttpUser;
+  /** Tools and people: `readonly` (no writes, no DDL) with the limits below on every query. */
+  reader: ClickHouseHttpUser & {
+    limits: { max_execution_time: number; max_rows_to_read: number; max_memory_usage: number };
+  };
+}
 
 /** Formats zod issues as `NAME must ... (got "value")`, one per line. */
 function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
@@ -314,6 +364,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.KAFKA_TOPIC === e.KAFKA_DLQ_TOPIC) {
     throw new ConfigError("Invalid configuration:\n  KAFKA_DLQ_TOPIC must differ from KAFKA_TOPIC");
+  }
+  if (e.CLICKHOUSE_WRITER_USER === e.CLICKHOUSE_READER_USER) {
+    throw new ConfigError(
+      "Invalid configuration:\n  CLICKHOUSE_READER_USER must differ from CLICKHOUSE_WRITER_USER",
+    );
+  }
+  const httpEnabled = !e.CLICKHOUSE_URL && e.CLICKHOUSE_HTTP_PORT !== "off";
+  if (httpEnabled && e.NODE_ENV === "production") {
+    // A default secret is public: in production the interface would be open to anyone who reads this code.
+    for (const name of Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]) {
+      const value = present[name];
+      if (value === undefined || value === DEV_SECRETS[name]) {
+        throw new ConfigError(
+          `Invalid configuration:\n  ${name} must be set to a secret of your own when NODE_ENV=production (${value === undefined ? "it is unset" : "it is the public development default"}; or set CLICKHOUSE_HTTP_PORT=off)`,
+        );
+      }
+    }
   }
   const kafka: KafkaConfig | undefined = e.KAFKA_BOOTSTRAP_SERVERS
     ? {
@@ -403,6 +470,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           path: path.join(path.resolve(e.PACKETPULSE_DATA_DIR), "clickhouse"),
           database: e.CLICKHOUSE_DATABASE,
         },
+    clickhouseHttp: {
+      enabled: httpEnabled,
+      host: e.CLICKHOUSE_HTTP_HOST,
+      port: e.CLICKHOUSE_HTTP_PORT === "off" ? 0 : e.CLICKHOUSE_HTTP_PORT,
+      writer: { name: e.CLICKHOUSE_WRITER_USER, password: e.CLICKHOUSE_WRITER_PASSWORD },
+      reader: {
+        name: e.CLICKHOUSE_READER_USER,
+        password: e.CLICKHOUSE_READER_PASSWORD,
+        limits: {
+          max_execution_time: e.CLICKHOUSE_READER_MAX_EXECUTION_SECONDS,
+          max_rows_to_read: e.CLICKHOUSE_READER_MAX_ROWS_TO_READ,
+          max_memory_usage: e.CLICKHOUSE_READER_MAX_MEMORY_MB * 1024 * 1024,
+        },
+      },
+    },
     silverThreads: e.SILVER_THREADS,
     uranus: {
       activeAfterMinutes: e.URANUS_ACTIVE_MINUTES,

@@ -9,6 +9,7 @@ import { type GoldRunOptions, type GoldRunResult, runGold } from "#functions/ura
 import { openGoldStore } from "#functions/uranus/store.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 import type { FixtureBatch } from "../fixtures/uranus-gold-sessions.ts";
+import { closeStoresUnderTest, storeUnderTest } from "./clickhouse-store.ts";
 
 /** The gold tables, in the order the tests list them. */
 export const GOLD_TABLES = [
@@ -59,7 +60,7 @@ export interface GoldTestStore {
 export async function openGoldTestStore(options: { dataDir?: string } = {}): Promise<GoldTestStore> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "packetpulse-gold-"));
   const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });
-  const clickhouse = await openGoldStore(config.clickhouse);
+  const clickhouse = await openGoldStore(await storeUnderTest(config));
   const models = await loadModels();
   const deadLetters: SilverDeadLetter[] = [];
   const jupiter = createJupiter({
@@ -114,6 +115,7 @@ export async function openGoldTestStore(options: { dataDir?: string } = {}): Pro
     },
     async close() {
       await clickhouse.close();
+      await closeStoresUnderTest();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

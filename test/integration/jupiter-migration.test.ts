@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -22,6 +22,8 @@ const DEVICE = "de71ce00-0000-4000-8000-000000000001";
 
 let dataDir: string;
 let before003: string;
+/** Migrations 001 to 004: what this suite is about (006 gives the names read here other meanings). */
+let through004: string;
 let clickhouse: ClickHouseClient;
 
 const rows = async (query: string) =>
@@ -50,8 +52,12 @@ async function merged() {
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-silver-migration-"));
   before003 = mkdtempSync(path.join(os.tmpdir(), "packetpulse-silver-001-002-"));
+  through004 = mkdtempSync(path.join(os.tmpdir(), "packetpulse-silver-001-004-"));
   for (const file of ["001-silver-tables.sql", "002-silver-views.sql"]) {
     cpSync(path.join(SILVER_MIGRATIONS_DIR, file), path.join(before003, file));
+  }
+  for (const file of readdirSync(SILVER_MIGRATIONS_DIR).filter((name) => /^00[1-4]-/.test(name))) {
+    cpSync(path.join(SILVER_MIGRATIONS_DIR, file), path.join(through004, file));
   }
   const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });
   clickhouse = await openClickHouse(config.clickhouse);
@@ -61,6 +67,7 @@ afterAll(async () => {
   await clickhouse?.close();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(before003, { recursive: true, force: true });
+  rmSync(through004, { recursive: true, force: true });
 });
 
 describe("silver migrations 003 (one entity table) and 004 (position status columns)", () => {
@@ -115,7 +122,7 @@ describe("silver migrations 003 (one entity table) and 004 (position status colu
     ]);
 
     // Act
-    const applied = await applyMigrations(clickhouse, { directory: SILVER_MIGRATIONS_DIR, scope: "silver" });
+    const applied = await applyMigrations(clickhouse, { directory: through004, scope: "silver" });
 
     // Assess: the tables are views now, over one table that holds every row, and they read as before.
     expect(applied).toEqual([

@@ -14,6 +14,7 @@ import { SILVER_MIGRATIONS_DIR } from "#functions/jupiter/store.ts";
 import { applyMigrations, CLICKHOUSE_SETTINGS } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { occurredAtMs, v1EventId, validateV1 } from "#shared/events/index.ts";
+import { closeStoresUnderTest, storeUnderTest } from "../helpers/clickhouse-store.ts";
 
 /**
  * Jupiter against a real engine (embedded chDB). One chDB per test file (it binds one folder per process),
@@ -76,11 +77,12 @@ async function rows<T = Record<string, unknown>>(query: string): Promise<T[]> {
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-jupiter-"));
   const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });
-  clickhouse = await openSilverStore(config.clickhouse);
+  clickhouse = await openSilverStore(await storeUnderTest(config));
 });
 
 afterAll(async () => {
   await clickhouse?.close();
+  await closeStoresUnderTest();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -358,9 +360,9 @@ const readFixture = (name: string) =>
 async function snapshot() {
   return {
     positions: await rows("SELECT * FROM session_positions ORDER BY event_id, received_at"),
-    sessions: await rows("SELECT * FROM sessions ORDER BY session_id, first_event_at, last_event_at"),
-    orders: await rows("SELECT * FROM orders ORDER BY order_id, first_event_at, last_event_at"),
-    vehicles: await rows("SELECT * FROM vehicles ORDER BY vehicle_id, first_seen_at, last_seen_at"),
+    sessions: await rows("SELECT * FROM sessions_partial ORDER BY session_id, first_event_at, last_event_at"),
+    orders: await rows("SELECT * FROM orders_partial ORDER BY order_id, first_event_at, last_event_at"),
+    vehicles: await rows("SELECT * FROM vehicles_partial ORDER BY vehicle_id, first_seen_at, last_seen_at"),
   };
 }
 

@@ -1,0 +1,6 @@
+/**
+ * The gold suite a second time, through ClickHouse's HTTP interface over the embedded store: the Uranus
+ * models, incremental runs and backfills on the ClickHouse-server code path (CLICKHOUSE_URL).
+ */
+process.env.PACKETPULSE_TEST_CLICKHOUSE = "http";
+await import("./uranus-gold.test.ts");
