@@ -163,15 +163,19 @@ export class MercuryData {
     const inRange = "day >= toDate({from:String}) AND day < toDate({to:String})";
     const [totals, hourly, buckets, delays, heatmap, byDay] = await Promise.all([
       this.rows<AnalyticsTotals>(
-        `SELECT sum(sessions_started) AS sessions_started, sum(sessions_completed) AS sessions_completed,
-                sum(sessions_ended) AS sessions_ended,
-                if(sum(sessions_ended) = 0, NULL, sum(sessions_completed) / sum(sessions_ended)) AS completion_rate,
-                if(sum(sessions_with_promise) = 0, NULL, sum(sessions_on_time) / sum(sessions_with_promise)) AS on_time_rate,
-                if(sum(sessions_completed) = 0, NULL, sum(completed_duration_seconds) / sum(sessions_completed)) AS avg_delivery_seconds,
-                if(sum(sessions_started) = 0, NULL, sum(total_distance_km) / sum(sessions_started)) AS avg_distance_km,
-                sum(total_distance_km) AS total_distance_km
-         FROM kpi_aggregates
-         WHERE period = 'day' AND period_start >= toDate({from:String}) AND period_start < toDate({to:String})`,
+        `SELECT started AS sessions_started, completed AS sessions_completed, ended AS sessions_ended,
+                if(ended = 0, NULL, completed / ended) AS completion_rate,
+                if(promised = 0, NULL, punctual / promised) AS on_time_rate,
+                if(completed = 0, NULL, completed_seconds / completed) AS avg_delivery_seconds,
+                if(started = 0, NULL, km / started) AS avg_distance_km,
+                km AS total_distance_km
+         FROM (
+           SELECT sum(sessions_started) AS started, sum(sessions_completed) AS completed, sum(sessions_ended) AS ended,
+                  sum(sessions_with_promise) AS promised, sum(sessions_on_time) AS punctual,
+                  sum(completed_duration_seconds) AS completed_seconds, sum(total_distance_km) AS km
+           FROM kpi_aggregates
+           WHERE period = 'day' AND period_start >= toDate({from:String}) AND period_start < toDate({to:String})
+         )`,
         params,
       ),
       this.rows<{ hour: number; sessions_started: number; sessions_completed: number }>(
@@ -190,11 +194,11 @@ export class MercuryData {
         sessions_late: number;
       }>(
         `SELECT if(sum(sessions_with_promise) = 0, NULL,
-                   sum(avg_delay_minutes * sessions_with_promise) / sum(sessions_with_promise)) AS avg_delay_minutes,
+                   sum(d.avg_delay_minutes * d.sessions_with_promise) / sum(sessions_with_promise)) AS delay_minutes,
                 if(sum(sessions_with_service_time) = 0, NULL,
-                   sum(avg_service_minutes * sessions_with_service_time) / sum(sessions_with_service_time)) AS avg_service_minutes,
-                sum(sessions_late) AS sessions_late
-         FROM delay_service_time WHERE ${inRange}`,
+                   sum(d.avg_service_minutes * d.sessions_with_service_time) / sum(sessions_with_service_time)) AS service_minutes,
+                sum(d.sessions_late) AS late
+         FROM delay_service_time AS d WHERE ${inRange}`,
         params,
       ),
       this.rows<{ h3_index: string; cell_lat: number; cell_lon: number; pickups: number; dropoffs: number }>(

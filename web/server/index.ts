@@ -32,7 +32,11 @@ export interface MercuryOptions {
   clickhouse: ClickHouseEndpoint;
   config?: MercuryConfig;
   /** The platform's event log, when Mercury runs in its process: live map from the log, pipeline figures. */
-  platform?: { log: EventLog; topics: { sessions: string; deadLetter: string }; groups: ConsumerGroup[] };
+  platform?: {
+    log: EventLog;
+    topics: { sessions: string; deadLetter: string };
+    groups: readonly ConsumerGroup[];
+  };
   /** Vite's dev server with hot reload instead of the built app. */
   dev?: boolean;
   print?: (line: string) => void;
@@ -54,7 +58,9 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
   // The map starts with the couriers silver heard from in the last 10 minutes, then follows the events.
   await data
     .activeCouriers(10)
-    .then((couriers) => couriers.forEach((courier) => live.put(courier)))
+    .then((couriers) => {
+      for (const courier of couriers) live.put(courier);
+    })
     .catch((error: Error) => print(`  Mercury: the live map starts empty (${error.message})`));
   let pipeline: MercuryContext["pipeline"];
   if (options.platform) {

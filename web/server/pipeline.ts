@@ -36,7 +36,7 @@ const sum = (offsets: { high: string }[]) => offsets.reduce((total, p) => total 
 export function startPipelineProbe(options: {
   log: EventLog;
   topics: { sessions: string; deadLetter: string };
-  groups: ConsumerGroup[];
+  groups: readonly ConsumerGroup[];
   sampleEveryMs?: number;
 }): PipelineProbe {
   const { log, topics, groups } = options;

@@ -13,7 +13,7 @@ export async function serveMercury(options: {
   config: PacketPulseConfig;
   sql: ClickHouseHttpServer | undefined;
   log: EventLog;
-  groups: ConsumerGroup[];
+  groups: readonly ConsumerGroup[];
 }): Promise<MercuryServer | undefined> {
   if (process.env.MERCURY_PORT === "off") return undefined;
   const { config, sql } = options;

@@ -12,7 +12,7 @@ const loginSchema = z.object({
 
 /** Only paths of this site: an open redirect would let a link send a fresh session elsewhere. */
 function safeRedirect(to: string | undefined): string {
-  return to && to.startsWith("/") && !to.startsWith("//") && !to.startsWith("/\\") ? to : "/overview";
+  return to?.startsWith("/") && !to.startsWith("//") && !to.startsWith("/\\") ? to : "/overview";
 }
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -70,7 +70,7 @@ export default function Login() {
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/overview"} />
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required autoFocus />
+          <input name="email" type="email" autoComplete="username" required />
         </label>
         <label>
           Password
