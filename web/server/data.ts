@@ -100,8 +100,7 @@ export class MercuryData {
 
   async sessionDetail(sessionId: string) {
     const [summary] = await this.rows<SessionDetail>(
-      `SELECT *, toString(session_id) AS session_id, toString(vehicle_id) AS vehicle_id
-       FROM session_summary WHERE session_id = {id:UUID}`,
+      `SELECT * FROM session_summary WHERE session_id = {id:UUID}`,
       { id: sessionId },
     );
     if (!summary) return undefined;
@@ -189,9 +188,9 @@ export class MercuryData {
         params,
       ),
       this.rows<{
-        avg_delay_minutes: number | null;
-        avg_service_minutes: number | null;
-        sessions_late: number;
+        delay_minutes: number | null;
+        service_minutes: number | null;
+        late: number;
       }>(
         `SELECT if(sum(sessions_with_promise) = 0, NULL,
                    sum(d.avg_delay_minutes * d.sessions_with_promise) / sum(sessions_with_promise)) AS delay_minutes,
