@@ -205,7 +205,7 @@ describe("Mercury sessions and roles", () => {
     expect(emptySql.status).toBe(400);
     expect(await emptySql.json()).toEqual({ error: "Write a query" });
     expect(badUser.status).toBe(400);
-    expect((await badUser.json()).error).toMatch(
+    expect(((await badUser.json()) as { error: string }).error).toMatch(
       /email address.*12 characters|12 characters.*email address/s,
     );
     expect(badFilter.status).toBe(400);
@@ -275,7 +275,7 @@ describe("Mercury login", () => {
 
     // Assess
     expect(response.status).toBe(403);
-    expect((await response.json()).error).toContain("refused in production");
+    expect(((await response.json()) as { error: string }).error).toContain("refused in production");
   });
 
   it("needs MERCURY_SECRET in production", () => {
