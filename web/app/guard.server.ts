@@ -9,7 +9,7 @@ export async function requireSession(
   audience: Audience = "page",
 ): Promise<MercurySession> {
   const session = await context.mercury.auth.session(request);
-  if (!session) throw unauthenticated(request, dataRequest(request) ? "data" : audience);
+  if (!session) throw unauthenticated(request, audience);
   return session;
 }
 
@@ -19,7 +19,7 @@ export async function requireAdmin(
   audience: Audience = "page",
 ): Promise<MercurySession> {
   const session = await requireSession(context, request, audience);
-  if (session.user.role !== "admin") throw forbidden(dataRequest(request) ? "data" : audience, "admin");
+  if (session.user.role !== "admin") throw forbidden(audience, "admin");
   return session;
 }
 
@@ -36,9 +36,4 @@ export async function requireForm(
     });
   }
   return form;
-}
-
-/** A page loader called for its data alone (Remix's client navigation: `?_data=`) answers as a data route. */
-function dataRequest(request: Request): boolean {
-  return new URL(request.url).searchParams.has("_data");
 }

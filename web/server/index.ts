@@ -105,6 +105,17 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
     }
     next();
   });
+  // A page's loader called for its data alone (Remix's client navigation, `?_data=`) is a data route: without a
+  // session it gets 401, not the login page's redirect. Remix removes `_data` before the loader sees it.
+  app.use(async (req, res, next) => {
+    const route = req.query._data;
+    if (typeof route !== "string" || route === "root" || route === "routes/login") return next();
+    const session = await context.auth.session(
+      new Request("http://mercury.local/", { headers: { cookie: req.get("cookie") ?? "" } }),
+    );
+    if (session) return next();
+    res.status(401).json({ error: "Sign in first: this data needs a session" });
+  });
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   let closeVite: (() => Promise<void>) | undefined;

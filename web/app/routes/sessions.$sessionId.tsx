@@ -48,7 +48,7 @@ export default function SessionDetail() {
   const container = useRef<HTMLDivElement>(null);
   const mapRef = useRef<MapLibreMap | null>(null);
   const markerRef = useRef<Marker | null>(null);
-  const stopped = path.filter((p) => p.speed_kmh !== null && p.speed_kmh < 1);
+  const stopped = useMemo(() => path.filter((p) => p.speed_kmh !== null && p.speed_kmh < 1), [path]);
   const movingSeconds = path.reduce(
     (total, p) => total + ((p.speed_kmh ?? 0) >= 1 ? (p.seconds_since_previous ?? 0) : 0),
     0,
@@ -114,7 +114,10 @@ export default function SessionDetail() {
       markerRef.current = new maplibre.Marker({ color: "#0f172a" })
         .setLngLat(line[0] as [number, number])
         .addTo(map);
-      markerRef.current.getElement().dataset.testid = "replay-marker";
+      const element = markerRef.current.getElement();
+      element.dataset.testid = "replay-marker";
+      element.dataset.lon = String(line[0]![0]);
+      element.dataset.lat = String(line[0]![1]);
       mapRef.current = map;
     });
     return () => {
@@ -290,8 +293,9 @@ export default function SessionDetail() {
                 </tr>
               </thead>
               <tbody>
-                {path.map((p) => (
-                  <tr key={`${p.occurred_at}-${p.lat}-${p.lon}`}>
+                {path.map((p, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: two pings may share time and place; the list never reorders
+                  <tr key={i}>
                     <td>
                       <LocalTime iso={p.occurred_at} withDate={false} />
                     </td>
