@@ -34,7 +34,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
-  // The test serves the app as npm start does: built.
+  // The test serves the app as npm start does: built (the build is redone, so the test sees this source).
   const build = spawnSync(
     process.execPath,
     ["node_modules/@remix-run/dev/dist/cli.js", "vite:build", "web"],

@@ -142,9 +142,16 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
   }
   app.all("*", createRequestHandler({ build, getLoadContext: () => ({ mercury: context }) }));
 
-  const server: Server = await new Promise((resolve, reject) => {
+  const server: Server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
     listening.once("error", reject);
+  }).catch(async (error: unknown) => {
+    // Nothing of this Mercury stays behind: the feeds, the store's client, the users' file.
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await closeVite?.();
+    await data.clickhouse.close();
+    users.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
