@@ -18,7 +18,6 @@ const envSchema = z.object({
     .min(1)
     .max(24 * 30)
     .default(12),
-  MERCURY_SIGNUP: z.enum(["on", "off"]).default("off"),
 });
 
 export interface MercuryConfig {
@@ -29,7 +28,6 @@ export interface MercuryConfig {
   secret: Uint8Array;
   secretIsDefault: boolean;
   sessionHours: number;
-  signup: boolean;
   usersFile: string;
 }
 
@@ -58,7 +56,6 @@ export function loadMercuryConfig(env: Record<string, string | undefined> = proc
     secret: new TextEncoder().encode(e.MERCURY_SECRET ?? DEVELOPMENT_SECRET),
     secretIsDefault: e.MERCURY_SECRET === undefined,
     sessionHours: e.MERCURY_SESSION_HOURS,
-    signup: e.MERCURY_SIGNUP === "on",
     usersFile: path.join(path.resolve(e.PACKETPULSE_DATA_DIR), "mercury-users.sqlite"),
   };
 }
