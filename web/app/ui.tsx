@@ -62,3 +62,10 @@ export const STATUS_COLOURS: Record<string, string> = {
   arrived: "#10b981",
   unknown: "#6b7280",
 };
+
+/** Charts measure their container, which exists only in the browser: rendered after hydration. */
+export function ClientOnly({ children }: { children: () => React.ReactNode }) {
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => setMounted(true), []);
+  return mounted ? children() : null;
+}

@@ -16,7 +16,7 @@ import {
 } from "recharts";
 import { z } from "zod";
 import { requireSession } from "../guard.server.ts";
-import { Empty, fmt, Kpi } from "../ui.tsx";
+import { ClientOnly, Empty, fmt, Kpi } from "../ui.tsx";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: mapStyles }];
 
@@ -155,55 +155,67 @@ export default function Analytics() {
             <section className="card">
               <h2>Deliveries per hour (UTC)</h2>
               <div className="chart">
-                <ResponsiveContainer>
-                  <BarChart data={hourly}>
-                    <CartesianGrid strokeDasharray="3 3" />
-                    <XAxis dataKey="hour" />
-                    <YAxis allowDecimals={false} />
-                    <Tooltip />
-                    <Legend />
-                    <Bar dataKey="sessions_started" name="started" fill="#2563eb" />
-                    <Bar dataKey="sessions_completed" name="delivered" fill="#10b981" />
-                  </BarChart>
-                </ResponsiveContainer>
+                <ClientOnly>
+                  {() => (
+                    <ResponsiveContainer>
+                      <BarChart data={hourly}>
+                        <CartesianGrid strokeDasharray="3 3" />
+                        <XAxis dataKey="hour" />
+                        <YAxis allowDecimals={false} />
+                        <Tooltip />
+                        <Legend />
+                        <Bar dataKey="sessions_started" name="started" fill="#2563eb" />
+                        <Bar dataKey="sessions_completed" name="delivered" fill="#10b981" />
+                      </BarChart>
+                    </ResponsiveContainer>
+                  )}
+                </ClientOnly>
               </div>
             </section>
             <section className="card">
               <h2>Delivery duration</h2>
               <div className="chart">
-                <ResponsiveContainer>
-                  <BarChart data={buckets}>
-                    <CartesianGrid strokeDasharray="3 3" />
-                    <XAxis dataKey="bucket" />
-                    <YAxis allowDecimals={false} />
-                    <Tooltip />
-                    <Bar dataKey="sessions" name="deliveries" fill="#8b5cf6" />
-                  </BarChart>
-                </ResponsiveContainer>
+                <ClientOnly>
+                  {() => (
+                    <ResponsiveContainer>
+                      <BarChart data={buckets}>
+                        <CartesianGrid strokeDasharray="3 3" />
+                        <XAxis dataKey="bucket" />
+                        <YAxis allowDecimals={false} />
+                        <Tooltip />
+                        <Bar dataKey="sessions" name="deliveries" fill="#8b5cf6" />
+                      </BarChart>
+                    </ResponsiveContainer>
+                  )}
+                </ClientOnly>
               </div>
             </section>
             <section className="card">
               <h2>Completion time by day (percentiles, min)</h2>
               <div className="chart">
-                <ResponsiveContainer>
-                  <LineChart
-                    data={byDay.map((d) => ({
-                      day: d.day,
-                      p50: (d.p50_delivery_seconds ?? 0) / 60,
-                      p90: (d.p90_delivery_seconds ?? 0) / 60,
-                      p99: (d.p99_delivery_seconds ?? 0) / 60,
-                    }))}
-                  >
-                    <CartesianGrid strokeDasharray="3 3" />
-                    <XAxis dataKey="day" />
-                    <YAxis />
-                    <Tooltip formatter={(v) => `${Number(v).toFixed(1)} min`} />
-                    <Legend />
-                    <Line dataKey="p50" stroke="#2563eb" />
-                    <Line dataKey="p90" stroke="#f59e0b" />
-                    <Line dataKey="p99" stroke="#ef4444" />
-                  </LineChart>
-                </ResponsiveContainer>
+                <ClientOnly>
+                  {() => (
+                    <ResponsiveContainer>
+                      <LineChart
+                        data={byDay.map((d) => ({
+                          day: d.day,
+                          p50: (d.p50_delivery_seconds ?? 0) / 60,
+                          p90: (d.p90_delivery_seconds ?? 0) / 60,
+                          p99: (d.p99_delivery_seconds ?? 0) / 60,
+                        }))}
+                      >
+                        <CartesianGrid strokeDasharray="3 3" />
+                        <XAxis dataKey="day" />
+                        <YAxis />
+                        <Tooltip formatter={(v) => `${Number(v).toFixed(1)} min`} />
+                        <Legend />
+                        <Line dataKey="p50" stroke="#2563eb" />
+                        <Line dataKey="p90" stroke="#f59e0b" />
+                        <Line dataKey="p99" stroke="#ef4444" />
+                      </LineChart>
+                    </ResponsiveContainer>
+                  )}
+                </ClientOnly>
               </div>
             </section>
             <section className="card">

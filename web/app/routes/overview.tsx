@@ -12,7 +12,7 @@ import {
   YAxis,
 } from "recharts";
 import { requireSession } from "../guard.server.ts";
-import { Empty, fmt, Kpi, LocalTime, StatusBadge } from "../ui.tsx";
+import { ClientOnly, Empty, fmt, Kpi, LocalTime, StatusBadge } from "../ui.tsx";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireSession(context, request);
@@ -80,30 +80,38 @@ export default function Overview() {
         <section className="card">
           <h2>Sessions by day (two weeks)</h2>
           <div className="chart">
-            <ResponsiveContainer>
-              <BarChart data={days}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
-                <YAxis allowDecimals={false} />
-                <Tooltip />
-                <Bar dataKey="sessions_started" name="started" fill="#2563eb" />
-                <Bar dataKey="sessions_completed" name="delivered" fill="#10b981" />
-              </BarChart>
-            </ResponsiveContainer>
+            <ClientOnly>
+              {() => (
+                <ResponsiveContainer>
+                  <BarChart data={days}>
+                    <CartesianGrid strokeDasharray="3 3" />
+                    <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
+                    <YAxis allowDecimals={false} />
+                    <Tooltip />
+                    <Bar dataKey="sessions_started" name="started" fill="#2563eb" />
+                    <Bar dataKey="sessions_completed" name="delivered" fill="#10b981" />
+                  </BarChart>
+                </ResponsiveContainer>
+              )}
+            </ClientOnly>
           </div>
         </section>
         <section className="card">
           <h2>Distance by day (km)</h2>
           <div className="chart">
-            <ResponsiveContainer>
-              <LineChart data={days}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
-                <YAxis />
-                <Tooltip formatter={(v) => fmt.km(Number(v))} />
-                <Line dataKey="total_distance_km" name="distance" stroke="#8b5cf6" dot={false} />
-              </LineChart>
-            </ResponsiveContainer>
+            <ClientOnly>
+              {() => (
+                <ResponsiveContainer>
+                  <LineChart data={days}>
+                    <CartesianGrid strokeDasharray="3 3" />
+                    <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
+                    <YAxis />
+                    <Tooltip formatter={(v) => fmt.km(Number(v))} />
+                    <Line dataKey="total_distance_km" name="distance" stroke="#8b5cf6" dot={false} />
+                  </LineChart>
+                </ResponsiveContainer>
+              )}
+            </ClientOnly>
           </div>
         </section>
       </div>
