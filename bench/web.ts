@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     let updates = 0;
     const controllers: AbortController[] = [];
     const readers = await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
+      Array.from({ length: CLIENTS }, async (_, client) => {
         const controller = new AbortController();
         controllers.push(controller);
         const response = await fetch(`${mercury.url}/api/live`, {
@@ -156,6 +156,9 @@ async function main(): Promise<void> {
                 end = buffer.indexOf("\n\n");
                 if (!message.startsWith("event: update")) continue;
                 const received = Date.now();
+                updates++;
+                // Ten clients decode what they get (the delay sample); the others, like distant browsers, only receive.
+                if (client >= 10) continue;
                 const data = JSON.parse(message.slice(message.indexOf("data: ") + 6)) as {
                   changed: { at: number }[];
                 };

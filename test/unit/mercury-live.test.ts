@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LiveCourier, LiveHub } from "../../web/server/live.ts";
+import { LiveHub, type LiveUpdate } from "../../web/server/live.ts";
 
 const ids = {
   device_id: "44f3ff2b-9691-43fa-9715-5695a3a51fb1",
@@ -15,11 +15,11 @@ const v2 = (type: string, at: string, fields: Record<string, unknown> = {}) => (
   ...fields,
 });
 
-function nextPush(hub: LiveHub): Promise<{ changed: LiveCourier[]; removed: string[] }> {
+function nextPush(hub: LiveHub): Promise<LiveUpdate> {
   return new Promise((resolve) => {
-    const stop = hub.subscribe((changed, removed) => {
+    const stop = hub.subscribe((payload) => {
       stop();
-      resolve({ changed: structuredClone(changed), removed });
+      resolve(JSON.parse(payload) as LiveUpdate);
     });
   });
 }
@@ -56,11 +56,13 @@ describe("the live map's hub", () => {
       speedKmh: 21,
       pickup: [23.73, 37.97],
       dropoff: [23.76, 37.99],
-      trail: [
-        [23.735, 37.975],
-        [23.736, 37.976],
-      ],
     });
+    // The push carries positions, not trails; the hub keeps the trail for new connections' snapshot.
+    expect(changed[0]).not.toHaveProperty("trail");
+    expect(hub.snapshot()[0]?.trail).toEqual([
+      [23.735, 37.975],
+      [23.736, 37.976],
+    ]);
   });
 
   it("takes a courier off the map when its session ends, and ignores its later events", async () => {

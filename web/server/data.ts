@@ -105,13 +105,18 @@ export class MercuryData {
     );
     if (!summary) return undefined;
     const [path, orders] = await Promise.all([
-      this.rows<PathPoint>(
-        `SELECT occurred_at, lat, lon, speed_kmh, distance_m, seconds_since_previous
-         FROM session_movements
-         WHERE session_id = {id:UUID} AND NOT (lat = 0 AND lon = 0)
-         ORDER BY occurred_at, event_id`,
-        { id: sessionId },
-      ),
+      // The session's positions, one per event (a redelivered event is stored twice until merges), read by
+      // the primary key's day first: the days of its start and end.
+      this.rows<Omit<PathPoint, "distance_m" | "seconds_since_previous">>(
+        `SELECT occurred_at, lat, lon, speed_kmh
+         FROM session_positions
+         WHERE toDate(occurred_at) BETWEEN toDate(parseDateTime64BestEffort({start:String}, 3, 'UTC')) - 1
+                                   AND toDate(parseDateTime64BestEffort({end:String}, 3, 'UTC')) + 1
+           AND session_id = {id:UUID} AND NOT (lat = 0 AND lon = 0)
+         ORDER BY occurred_at, event_id
+         LIMIT 1 BY event_id`,
+        { id: sessionId, start: summary.start_time, end: summary.end_time },
+      ).then(withSteps),
       this.rows<{
         created_at: string | null;
         picked_up_at: string | null;
@@ -324,6 +329,23 @@ export class MercuryData {
       throw new DataError((error as Error).message, { cause: error });
     }
   }
+}
+
+/** Distance (great circle, as ClickHouse's greatCircleDistance) and time from each position to the next. */
+function withSteps(points: Omit<PathPoint, "distance_m" | "seconds_since_previous">[]): PathPoint[] {
+  const rad = Math.PI / 180;
+  return points.map((p, i) => {
+    const q = points[i - 1];
+    if (!q) return { ...p, distance_m: null, seconds_since_previous: null };
+    const h =
+      Math.sin(((p.lat - q.lat) * rad) / 2) ** 2 +
+      Math.cos(q.lat * rad) * Math.cos(p.lat * rad) * Math.sin(((p.lon - q.lon) * rad) / 2) ** 2;
+    return {
+      ...p,
+      distance_m: 2 * 6_371_008.8 * Math.asin(Math.sqrt(h)),
+      seconds_since_previous: (Date.parse(p.occurred_at) - Date.parse(q.occurred_at)) / 1000,
+    };
+  });
 }
 
 const SESSION_COLUMNS = `SELECT toString(session_id) AS session_id, toString(vehicle_id) AS vehicle_id, vehicle_type, status,

@@ -23,7 +23,17 @@ export interface LiveCourier {
   trail: [number, number][];
 }
 
-export type LiveListener = (changed: LiveCourier[], removed: string[]) => void;
+/**
+ * A push, encoded once for every connection: `{"changed": [...], "removed": [...], "at": ms}`, where a changed
+ * courier carries its new position but not its trail (each browser appends the position to the trail it has).
+ */
+export type LiveListener = (payload: string) => void;
+
+export interface LiveUpdate {
+  changed: Omit<LiveCourier, "trail">[];
+  removed: string[];
+  at: number;
+}
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const TRAIL_POINTS = 60;
@@ -53,7 +63,7 @@ export class LiveHub {
     /** Couriers not heard from for this long leave the map. */
     private readonly activeMs = 10 * 60_000,
     /** How often changes are pushed: bounded work per connection at any event rate. */
-    private readonly pushEveryMs = 100,
+    private readonly pushEveryMs = 250,
   ) {}
 
   snapshot(): LiveCourier[] {
@@ -165,7 +175,13 @@ export class LiveHub {
     this.pendingChanged = new Set();
     this.pendingRemoved = new Set();
     if (changed.length === 0 && removed.length === 0) return;
-    for (const listener of this.listeners) listener(changed, removed);
+    const update: LiveUpdate = {
+      changed: changed.map(({ trail: _trail, ...rest }) => rest),
+      removed,
+      at: Date.now(),
+    };
+    const payload = JSON.stringify(update);
+    for (const listener of this.listeners) listener(payload);
   }
 
   /** Drops couriers not heard from within the active window (by arrival, so a replayed history shows too). */

@@ -1,10 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import type { LiveCourier } from "../../server/live.ts";
 import { requireSession } from "../guard.server.ts";
 
 /**
  * The live map's stream (server-sent events): `snapshot` with every active courier on connect, then `update`
- * with the couriers that moved and the sessions that ended, at most every 100 ms.
+ * with the couriers that moved (new position, no trail) and the sessions that ended, at most every 250 ms.
  */
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireSession(context, request, "data");
@@ -13,17 +12,16 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   let cleanup = () => {};
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      const send = (event: string, data: unknown) => {
+      const send = (event: string, json: string) => {
         try {
-          controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+          controller.enqueue(encoder.encode(`event: ${event}\ndata: ${json}\n\n`));
         } catch {
           cleanup();
         }
       };
-      send("snapshot", { couriers: live.snapshot(), at: Date.now() });
-      const unsubscribe = live.subscribe((changed: LiveCourier[], removed: string[]) =>
-        send("update", { changed, removed, at: Date.now() }),
-      );
+      send("snapshot", JSON.stringify({ couriers: live.snapshot(), at: Date.now() }));
+      // The hub encodes each push once; every connection sends the same text.
+      const unsubscribe = live.subscribe((payload) => send("update", payload));
       // A comment now and then keeps proxies from closing a quiet stream.
       const heartbeat = setInterval(() => {
         try {

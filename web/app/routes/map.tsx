@@ -3,7 +3,7 @@ import { Link, useLoaderData } from "@remix-run/react";
 import type { Map as MapLibreMap } from "maplibre-gl";
 import mapStyles from "maplibre-gl/dist/maplibre-gl.css?url";
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { LiveCourier } from "../../server/live.ts";
+import type { LiveCourier, LiveUpdate } from "../../server/live.ts";
 import { requireSession } from "../guard.server.ts";
 import { Empty, fmt, LocalTime, STATUS_COLOURS, StatusBadge } from "../ui.tsx";
 
@@ -152,13 +152,20 @@ export default function LiveMap() {
       setCouriers(new Map(all.map((c) => [c.sessionId, c])));
     });
     source.addEventListener("update", (event) => {
-      const { changed, removed } = JSON.parse((event as MessageEvent).data) as {
-        changed: LiveCourier[];
-        removed: string[];
-      };
+      const { changed, removed } = JSON.parse((event as MessageEvent).data) as LiveUpdate;
       setCouriers((current) => {
         const next = new Map(current);
-        for (const c of changed) next.set(c.sessionId, c);
+        for (const c of changed) {
+          // Updates carry the new position only: the trail grows here.
+          const before = current.get(c.sessionId);
+          const moved = !before || before.lat !== c.lat || before.lon !== c.lon;
+          const trail: [number, number][] = before
+            ? moved
+              ? [...before.trail, [c.lon, c.lat] as [number, number]].slice(-60)
+              : before.trail
+            : [[c.lon, c.lat]];
+          next.set(c.sessionId, { ...c, trail });
+        }
         for (const id of removed) next.delete(id);
         return next;
       });
