@@ -185,6 +185,28 @@ describe("Mercury in a browser", () => {
     await expect.poll(() => marker.getAttribute("data-lon"), { timeout: 10_000 }).not.toBe(before);
   });
 
+  it("runs an admin's read-only query as a table, and refuses a write", async () => {
+    // Prepare
+    const expected = await query(platform, "SELECT count() FROM session_summary WHERE status = 'completed'");
+
+    // Act
+    await page.goto(`${platform.mercuryUrl}/sql`);
+    await page.fill(
+      "textarea",
+      "SELECT count() AS completed FROM session_summary WHERE status = 'completed'",
+    );
+    await page.click('button:text-is("Run")');
+    const cell = await page.locator('[data-testid="sql-result"] tbody td').first().textContent();
+    await page.fill("textarea", "DROP TABLE session_summary");
+    await page.click('button:text-is("Run")');
+    const error = await page.locator('[data-testid="sql-error"]').textContent();
+
+    // Assess
+    expect(cell).toBe(expected);
+    expect(error).toMatch(/readonly/i);
+    expect(await query(platform, "SELECT count() FROM session_summary")).toBe("6");
+  });
+
   it("keeps a viewer out of the admin pages", async () => {
     // Prepare: the admin creates a viewer in the users page.
     await page.goto(`${platform.mercuryUrl}/users`);

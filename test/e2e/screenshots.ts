@@ -62,6 +62,10 @@ async function main(): Promise<void> {
         }
         await page.goto(`${platform.mercuryUrl}${where}`);
         await page.waitForLoadState("networkidle").catch(() => {});
+        if (target.name === "sql") {
+          await page.click('button:text-is("Run")');
+          await page.waitForSelector('[data-testid="sql-result"]');
+        }
         if (target.map) await waitForMapIdle(page);
         else await page.waitForTimeout(500);
       }
