@@ -164,8 +164,18 @@ export default function Analytics() {
                         <YAxis allowDecimals={false} />
                         <Tooltip />
                         <Legend />
-                        <Bar dataKey="sessions_started" name="started" fill="#2563eb" />
-                        <Bar dataKey="sessions_completed" name="delivered" fill="#10b981" />
+                        <Bar
+                          isAnimationActive={false}
+                          dataKey="sessions_started"
+                          name="started"
+                          fill="#2563eb"
+                        />
+                        <Bar
+                          isAnimationActive={false}
+                          dataKey="sessions_completed"
+                          name="delivered"
+                          fill="#10b981"
+                        />
                       </BarChart>
                     </ResponsiveContainer>
                   )}
@@ -183,7 +193,7 @@ export default function Analytics() {
                         <XAxis dataKey="bucket" />
                         <YAxis allowDecimals={false} />
                         <Tooltip />
-                        <Bar dataKey="sessions" name="deliveries" fill="#8b5cf6" />
+                        <Bar isAnimationActive={false} dataKey="sessions" name="deliveries" fill="#8b5cf6" />
                       </BarChart>
                     </ResponsiveContainer>
                   )}
@@ -209,9 +219,9 @@ export default function Analytics() {
                         <YAxis />
                         <Tooltip formatter={(v) => `${Number(v).toFixed(1)} min`} />
                         <Legend />
-                        <Line dataKey="p50" stroke="#2563eb" />
-                        <Line dataKey="p90" stroke="#f59e0b" />
-                        <Line dataKey="p99" stroke="#ef4444" />
+                        <Line isAnimationActive={false} dataKey="p50" stroke="#2563eb" />
+                        <Line isAnimationActive={false} dataKey="p90" stroke="#f59e0b" />
+                        <Line isAnimationActive={false} dataKey="p99" stroke="#ef4444" />
                       </LineChart>
                     </ResponsiveContainer>
                   )}

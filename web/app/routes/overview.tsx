@@ -88,8 +88,13 @@ export default function Overview() {
                     <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
                     <YAxis allowDecimals={false} />
                     <Tooltip />
-                    <Bar dataKey="sessions_started" name="started" fill="#2563eb" />
-                    <Bar dataKey="sessions_completed" name="delivered" fill="#10b981" />
+                    <Bar isAnimationActive={false} dataKey="sessions_started" name="started" fill="#2563eb" />
+                    <Bar
+                      isAnimationActive={false}
+                      dataKey="sessions_completed"
+                      name="delivered"
+                      fill="#10b981"
+                    />
                   </BarChart>
                 </ResponsiveContainer>
               )}
@@ -107,7 +112,13 @@ export default function Overview() {
                     <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
                     <YAxis />
                     <Tooltip formatter={(v) => fmt.km(Number(v))} />
-                    <Line dataKey="total_distance_km" name="distance" stroke="#8b5cf6" dot={false} />
+                    <Line
+                      isAnimationActive={false}
+                      dataKey="total_distance_km"
+                      name="distance"
+                      stroke="#8b5cf6"
+                      dot={false}
+                    />
                   </LineChart>
                 </ResponsiveContainer>
               )}
