@@ -18,6 +18,7 @@ import { clickhouseCheck, describeChange, eventLogCheck, HealthModel } from "#sh
 import { openEventLog } from "#shared/log/index.ts";
 import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
 import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
+import { serveMercury } from "../web/server/platform.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
 import { installProcessGuard } from "./process-guard.ts";
 import { startSchedules } from "./schedules.ts";
@@ -166,6 +167,10 @@ async function main(): Promise<void> {
   for (const source of eventSources.eventSources) {
     console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
   }
+
+  // Mercury, the dashboard, on port 3000 (MERCURY_PORT), reading the store as the read-only reader.
+  const mercury = await serveMercury({ config, sql, log, groups: eventSources.eventSources });
+  if (mercury) shutdown.push(() => mercury.close());
 
   // Uranus on the schedule serverless.yml gives it (rate(1 minute) by default), as the schedule rule runs it,
   // on the ClickHouse client Jupiter writes with.

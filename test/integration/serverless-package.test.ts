@@ -39,7 +39,7 @@ const SCRAM_SETTINGS = {
 const CLEARED = [...Object.keys(SCRAM_SETTINGS), "API_KEY", "CLICKHOUSE_PASSWORD", "VENUS_CONNECTIONS_TABLE"];
 
 async function packageStage(out: string, settings: Record<string, string>) {
-  const env: Record<string, string | undefined> = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CLEARED) delete env[name];
   return run("npx", ["serverless", "package", "--stage", "prod", "--package", out], {
     cwd: ROOT,

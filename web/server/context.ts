@@ -1,0 +1,19 @@
+import type { Auth, LoginRateLimiter } from "./auth.ts";
+import type { MercuryConfig } from "./config.ts";
+import type { MercuryData } from "./data.ts";
+import type { LiveHub } from "./live.ts";
+import type { PipelineProbe } from "./pipeline.ts";
+import type { UserStore } from "./users.ts";
+
+/** What every Remix loader and action receives (Remix's load context). */
+export interface MercuryContext {
+  config: MercuryConfig;
+  users: UserStore;
+  auth: Auth;
+  loginLimiter: LoginRateLimiter;
+  data: MercuryData;
+  live: LiveHub;
+  /** Present where Mercury runs in the platform's process (npm start): the event log's figures. */
+  pipeline?: PipelineProbe;
+  baseMap: () => unknown;
+}
