@@ -1,4 +1,4 @@
-import { SESSIONS_HEADERS, type ValidationIssue } from "#shared/events/index.ts";
+import { rejectingThrows, SESSIONS_HEADERS, type ValidationIssue } from "#shared/events/index.ts";
 import { PackedFields, type PackedRecords, type ThreadTask } from "#shared/threads/index.ts";
 import type { SessionsRecord } from "./kafka-event.ts";
 import {
@@ -34,29 +34,12 @@ interface VerdictSource {
   offset(index: number): number;
 }
 
-/**
- * A record's verdict; a check that throws on what a record holds (a bug, or an input no rule foresaw) is
- * that record's rejection, not the batch's failure: a thrown batch is retried for ever and stops its
- * partition.
- */
-function checked(source: VerdictSource, index: number): SilverEventVerdict {
-  try {
-    return source.verdict(index);
-  } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return {
-      ok: false,
-      schemaVersion: 2,
-      issues: [{ field: "", rule: "invalid", message: `the record could not be checked (${message})` }],
-    };
-  }
-}
-
 function transform(source: VerdictSource): SilverChunk {
   const rows = new SilverRowsBuilder();
   const rejected: SilverChunk["rejected"] = [];
+  const verdictOf = (index: number) => source.verdict(index);
   for (let index = 0; index < source.count; index++) {
-    const verdict = checked(source, index);
+    const verdict = rejectingThrows(verdictOf, index);
     if (verdict.ok) {
       verdict.event.logPartition = source.partition(index);
       verdict.event.logOffset = source.offset(index);

@@ -1,5 +1,5 @@
 import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
-import type { ValidationIssue } from "#shared/events/index.ts";
+import { rejectingThrows, type ValidationIssue } from "#shared/events/index.ts";
 import { type DataFile, dataFileName, encodeDataFile, type Schema } from "#shared/iceberg/index.ts";
 import {
   type PackedRecords,
@@ -8,7 +8,7 @@ import {
   type ThreadTask,
   unpackRecords,
 } from "#shared/threads/index.ts";
-import { BronzeBatchBuilder, type BronzeVerdict } from "./bronze-rows.ts";
+import { BronzeBatchBuilder } from "./bronze-rows.ts";
 import { PARTITION_FIELD, partitionPath } from "./bronze-schema.ts";
 
 /**
@@ -30,24 +30,6 @@ export interface EncodedChunk {
   rejected: { index: number; schemaVersion: 1 | 2; issues: ValidationIssue[] }[];
 }
 
-/**
- * A record's verdict; a check that throws on what a record holds (a bug, or an input no rule foresaw) is
- * that record's rejection, not the batch's failure: a thrown batch is retried for ever and stops its
- * partition. The builder adds a row's cells only once the row passed, so a throw leaves no trace in it.
- */
-function checked(builder: BronzeBatchBuilder, record: SessionsRecord): BronzeVerdict {
-  try {
-    return builder.add(record);
-  } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return {
-      ok: false,
-      schemaVersion: 2,
-      issues: [{ field: "", rule: "invalid", message: `the record could not be checked (${message})` }],
-    };
-  }
-}
-
 /** The work of one chunk, on whichever thread runs it. */
 export function encodeChunk(
   records: readonly SessionsRecord[],
@@ -56,10 +38,12 @@ export function encodeChunk(
   ingestedAtMs: number,
 ): EncodedChunk {
   const builder = new BronzeBatchBuilder(schema, ingestedAtMs);
+  const addRecord = (record: SessionsRecord) => builder.add(record);
   const rejected: EncodedChunk["rejected"] = [];
   let rows = 0;
   for (let index = 0; index < records.length; index++) {
-    const verdict = checked(builder, records[index]!);
+    // The builder adds a row's cells only once the row passed, so a check that throws leaves no trace in it.
+    const verdict = rejectingThrows(addRecord, records[index]!);
     if (verdict.ok) rows++;
     else rejected.push({ index, schemaVersion: verdict.schemaVersion, issues: verdict.issues });
   }

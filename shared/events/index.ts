@@ -32,6 +32,8 @@ export {
   validateV2BatchFrame,
 } from "./frames.ts";
 export {
+  type RecordRejection,
+  rejectingThrows,
   VALIDATION_RULES,
   type Validation,
   type ValidationIssue,

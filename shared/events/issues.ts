@@ -201,3 +201,28 @@ function describeBoundIssue(
   // Numbers: the schema's message already states both bounds ("must be between -90 and 90").
   return { field, rule: "range", message: `${field} ${zodIssue.message} (got ${showValue(value)})` };
 }
+
+/** A consumed record turned down, with every reason (the shape both consumers' verdicts share). */
+export interface RecordRejection {
+  ok: false;
+  schemaVersion: 1 | 2;
+  issues: ValidationIssue[];
+}
+
+/**
+ * `check(input)`, with a throw turned into that record's rejection (rule `invalid`): a check that throws on
+ * what a record holds (a bug, or an input no rule foresaw) must not fail its batch, which would be retried for
+ * ever and stop its partition.
+ */
+export function rejectingThrows<I, V>(check: (input: I) => V, input: I): V | RecordRejection {
+  try {
+    return check(input);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return {
+      ok: false,
+      schemaVersion: 2,
+      issues: [{ field: "", rule: "invalid", message: `the record could not be checked (${message})` }],
+    };
+  }
+}
