@@ -1,5 +1,5 @@
 # PacketPulse functions image: each function of docker-compose.yml under serverless offline, the one-shot
-# migrations (scripts/migrate.ts), and Mars. Runs as the image's unprivileged `node` user.
+# migrations (cli/migrate.ts), and Mars. Runs as the image's unprivileged `node` user.
 FROM node:20.19.5-bookworm-slim
 
 # better-sqlite3 compiles from source when no prebuilt binary matches; curl serves the health checks.

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
-import { kafkaBrokers } from "../test/helpers/kafka.ts";
-import { startTestPlatform } from "../test/helpers/platform.ts";
+import { kafkaBrokers } from "#test/helpers/kafka.ts";
+import { startTestPlatform } from "#test/helpers/platform.ts";
 import type { LoadResult, LoadSpec } from "./load-worker.ts";
 
 /**

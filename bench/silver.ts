@@ -219,14 +219,14 @@ function runSenderWorker(spec: SenderSpec): Promise<SenderResult> {
 }
 
 async function main(): Promise<void> {
-  const { isolatedEnv } = await import("../test/helpers/platform.ts");
+  const { isolatedEnv } = await import("#test/helpers/platform.ts");
   const { loadConfig } = await import("#shared/config/index.ts");
-  const { openEventLog } = await import("#shared/log/index.ts");
+  const { openEventLog } = await import("#shared/event-log/index.ts");
   const { startEventSources, loadServerlessFile } = await import("#shared/runtime/index.ts");
   const { createJupiter, openSilverStore } = await import("#functions/jupiter/index.ts");
-  const { simulate } = await import("#functions/mars/index.ts");
+  const { simulate } = await import("#mars/index.ts");
   const { openVenusRuntime } = await import("#functions/venus/runtime.ts");
-  const { startVenusServer } = await import("#functions/venus/server.ts");
+  const { startVenusServer } = await import("#host/venus-server.ts");
 
   const env = isolatedEnv("embedded");
   const config = loadConfig(env);

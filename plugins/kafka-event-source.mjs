@@ -161,7 +161,7 @@ export default class KafkaEventSourcePlugin {
     const { tsImport } = await import("tsx/esm/api");
     const parent = pathToFileURL(path.join(root, "serverless.yml")).href;
     const { loadConfig } = await tsImport("./shared/config/index.ts", parent);
-    const { openEventLog } = await tsImport("./shared/log/index.ts", parent);
+    const { openEventLog } = await tsImport("./shared/event-log/index.ts", parent);
     const { startEventSources } = await tsImport("./shared/runtime/index.ts", parent);
     const config = loadConfig(process.env);
     this.log = await openEventLog(config);

@@ -3,8 +3,8 @@ import {
   deadLetterRecord as deadLetterRecordBy,
   eventLogDeadLetterSink as eventLogSinkBy,
   type DeadLetterSink as SinkOf,
-} from "#shared/log/dead-letters.ts";
-import type { EventLog, LogRecordInput } from "#shared/log/index.ts";
+} from "#shared/event-log/dead-letters.ts";
+import type { EventLog, LogRecordInput } from "#shared/event-log/index.ts";
 import type { SessionsRecord } from "./kafka-event.ts";
 
 /** A `sessions` record silver could not use, with every reason. */

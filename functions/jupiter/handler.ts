@@ -1,6 +1,6 @@
 import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
 import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { eventLogDeadLetterSink } from "./dead-letter.ts";
 import { createJupiter, type JupiterHandler, type KafkaBatchResponse } from "./jupiter.ts";

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { PacketPulseError } from "#shared/errors.ts";
+import type { ConsumedRecord } from "#shared/event-log/types.ts";
 import type { ValidationIssue } from "#shared/events/index.ts";
-import type { ConsumedRecord } from "#shared/log/types.ts";
-import { inProcessRecord, inProcessRecords } from "#shared/runtime/kafkaEvent.ts";
+import { inProcessRecord, inProcessRecords } from "#shared/runtime/kafka-event.ts";
 import type { ThreadRecord } from "#shared/threads/index.ts";
 
 /**

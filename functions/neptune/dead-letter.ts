@@ -4,8 +4,8 @@ import {
   type DeadLetterSink,
   deadLetterRecord,
   eventLogDeadLetterSink,
-} from "#shared/log/dead-letters.ts";
-import type { EventLog, LogRecordInput } from "#shared/log/index.ts";
+} from "#shared/event-log/dead-letters.ts";
+import type { EventLog, LogRecordInput } from "#shared/event-log/index.ts";
 
 /** A `sessions` record bronze could not turn into a row, with every reason. */
 export type BronzeDeadLetter = DeadLetter<SessionsRecord>;

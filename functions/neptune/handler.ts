@@ -1,6 +1,6 @@
 import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
 import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { CommitPacer } from "./bronze-batch.ts";
 import { BronzeEncoder } from "./bronze-encoder.ts";

@@ -1,7 +1,7 @@
 import middy from "@middy/core";
 import { loadConfig } from "#shared/config/index.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
 import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
 import { lazyStart } from "#shared/platform/lazy-start.ts";
 
 /**

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { EventLog, LogRecordInput } from "#shared/event-log/types.ts";
 import {
   deadLetterHeaders,
   EVENT_LIMITS,
@@ -11,7 +12,6 @@ import {
   validateV1,
   validateV2,
 } from "#shared/events/index.ts";
-import type { EventLog, LogRecordInput } from "#shared/log/types.ts";
 import { AuthFailureLimiter } from "./auth-limiter.ts";
 import type { ConnectionState, ConnectionStore } from "./connection-store.ts";
 import { describeIssues, type EventResult, v1Replies, v2Ack, v2Error } from "./replies.ts";

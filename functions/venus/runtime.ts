@@ -2,9 +2,9 @@ import path from "node:path";
 import { type PacketPulseConfig, requireOwnApiKey } from "#shared/config/index.ts";
 import { readParameter } from "#shared/config/parameters.ts";
 import { EventLogError } from "#shared/errors.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
+import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
-import { openEventLog } from "#shared/log/index.ts";
-import type { EventLog } from "#shared/log/types.ts";
 import { type ConnectionStore, DynamoConnectionStore, SqliteConnectionStore } from "./connection-store.ts";
 import { Venus } from "./ingest.ts";
 

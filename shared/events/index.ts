@@ -16,8 +16,8 @@ export {
   VEHICLE_TYPES,
 } from "./constants.ts";
 export { EventContractError } from "./errors.ts";
-export { v1CanonicalName, v1EventId } from "./eventId.ts";
-export { occurredAtMs } from "./eventTime.ts";
+export { v1CanonicalName, v1EventId } from "./event-id.ts";
+export { occurredAtMs } from "./event-time.ts";
 export {
   V1_LOG_UNAVAILABLE_PREFIX,
   type V1AuthFrame,
@@ -39,7 +39,7 @@ export {
   type ValidationIssue,
   type ValidationRule,
 } from "./issues.ts";
-export { eventJsonSchemaFiles } from "./jsonSchema.ts";
+export { eventJsonSchemaFiles } from "./json-schema.ts";
 export {
   type AcceptedEvent,
   DEAD_LETTER_HEADERS,

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { EventLog } from "#shared/log/types.ts";
+import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "./types.ts";
 
 /**

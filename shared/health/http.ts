@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { HealthModel } from "./HealthModel.ts";
-import { publicHealth } from "./HealthModel.ts";
+import type { HealthModel } from "./health-model.ts";
+import { publicHealth } from "./health-model.ts";
 
 /** Whether a request presents the platform's API key (x-api-key header); compared in constant time. */
 export function presentsApiKey(headers: Record<string, string | undefined>, apiKey: string): boolean {

@@ -5,6 +5,6 @@ export {
   type HealthModelOptions,
   publicHealth,
   worstStatus,
-} from "./HealthModel.ts";
+} from "./health-model.ts";
 export { healthResponse, presentsApiKey } from "./http.ts";
 export type * from "./types.ts";

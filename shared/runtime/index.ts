@@ -1,18 +1,18 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { PacketPulseConfig } from "#shared/config/index.ts";
+import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
-import type { EventLog } from "#shared/log/types.ts";
-import { EventSourcePoller, type PollerState, type RetryBackoff } from "./EventSourcePoller.ts";
 import { EventSourceConfigError } from "./errors.ts";
+import { EventSourcePoller, type PollerState, type RetryBackoff } from "./event-source-poller.ts";
 import { type HandlerSource, loadHandler } from "./handlers.ts";
 import { eventSourceSpecs, loadServerlessFile, type ServerlessService } from "./serverless.ts";
 import type { EventSourceSpec, EventSourceStats, KafkaHandler, RuntimeStats } from "./types.ts";
 
-export { FAILURE_HEADERS, type FailureReason, type PollerState } from "./EventSourcePoller.ts";
 export { EventSourceConfigError, EventSourceStopped, InvocationError } from "./errors.ts";
+export { FAILURE_HEADERS, type FailureReason, type PollerState } from "./event-source-poller.ts";
 export { type HandlerSource, loadHandler } from "./handlers.ts";
-export { buildKafkaEvent, partitionKey, toEventRecord } from "./kafkaEvent.ts";
+export { buildKafkaEvent, partitionKey, toEventRecord } from "./kafka-event.ts";
 export {
   eventSourceSpecs,
   loadServerlessFile,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { EventLog, LogRecordInput } from "#shared/event-log/types.ts";
 import {
   occurredAtMs,
   sessionsRecordHeaders,
@@ -8,7 +9,6 @@ import {
   v1MessageSchema,
   v2EventSchema,
 } from "#shared/events/index.ts";
-import type { EventLog, LogRecordInput } from "#shared/log/types.ts";
 import { EventSourceConfigError } from "./errors.ts";
 import type { KafkaEvent } from "./types.ts";
 

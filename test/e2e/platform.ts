@@ -54,7 +54,7 @@ export async function startPlatform(
   options: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<RunningPlatform> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-mercury-e2e-"));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "host/start.ts"], {
     cwd: ROOT,
     env: env(dataDir, { VENUS_PORT: String(await freePort()), ...options.env }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -111,13 +111,13 @@ export function runScript(dataDir: string, args: string[], timeoutMs = 120_000):
 
 /** The fixture replayed into the log, then silver waited for and gold rebuilt in full (the fixture's events are from 2024). */
 export async function seedFixture(platform: RunningPlatform, sessions: number): Promise<void> {
-  await runScript(platform.dataDir, ["scripts/replay.ts", FIXTURE]);
+  await runScript(platform.dataDir, ["cli/replay.ts", FIXTURE]);
   await waitFor(
     async () => (await query(platform, "SELECT count() FROM sessions")) === String(sessions),
     60_000,
     "silver",
   );
-  await runScript(platform.dataDir, ["functions/uranus/cli.ts", "--full-refresh"]);
+  await runScript(platform.dataDir, ["cli/uranus.ts", "--full-refresh"]);
 }
 
 /** One value from the platform's ClickHouse interface, as the read-only reader. */

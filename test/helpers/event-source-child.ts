@@ -1,5 +1,5 @@
 import type { PacketPulseConfig } from "#shared/config/index.ts";
-import type { EventLog } from "#shared/log/index.ts";
+import type { EventLog } from "#shared/event-log/index.ts";
 import { type loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import type { KafkaHandler } from "#shared/runtime/types.ts";
 

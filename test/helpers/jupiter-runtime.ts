@@ -1,5 +1,5 @@
 import { loadConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
 import { loadHandler, loadServerlessFile } from "#shared/runtime/index.ts";
 import { countInvocations, runEventSourceChild, useSmallBatches } from "./event-source-child.ts";
 

@@ -1,6 +1,6 @@
-import type { LonLat } from "#functions/mars/geo.ts";
-import { pointSegmentDistance } from "#functions/mars/geo.ts";
-import type { RoadNetwork } from "#functions/mars/network.ts";
+import type { LonLat } from "#mars/geo.ts";
+import { pointSegmentDistance } from "#mars/geo.ts";
+import type { RoadNetwork } from "#mars/network.ts";
 
 /**
  * Distance from a point to the nearest street of a network, through a grid of the streets' segments

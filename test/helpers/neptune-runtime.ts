@@ -1,6 +1,6 @@
 import { createNeptune, eventLogBronzeDeadLetterSink, openBronzeStore } from "#functions/neptune/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
 import { loadServerlessFile } from "#shared/runtime/index.ts";
 import { countInvocations, forever, runEventSourceChild, useSmallBatches } from "./event-source-child.ts";
 

@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { openVenusRuntime, type VenusRuntime } from "#functions/venus/runtime.ts";
-import { startVenusServer, type VenusServer } from "#functions/venus/server.ts";
+import { startVenusServer, type VenusServer } from "#host/venus-server.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
-import type { ConsumedRecord, EventLog } from "#shared/log/types.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
+import type { ConsumedRecord, EventLog } from "#shared/event-log/types.ts";
 import { kafkaBrokers } from "./kafka.ts";
 
 export type BackendName = "embedded" | "kafka";

@@ -8,7 +8,7 @@ import { loadModels } from "#functions/uranus/models.ts";
 import { type GoldRunOptions, type GoldRunResult, runGold } from "#functions/uranus/runner.ts";
 import { openGoldStore } from "#functions/uranus/store.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
-import type { FixtureBatch } from "../fixtures/uranus-gold-sessions.ts";
+import type { FixtureBatch } from "#test/fixtures/uranus-gold-sessions.ts";
 import { closeStoresUnderTest, storeUnderTest } from "./clickhouse-store.ts";
 
 /** The gold tables, in the order the tests list them. */

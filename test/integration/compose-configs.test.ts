@@ -13,16 +13,16 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildHandlers } from "../../scripts/build.ts";
 import {
   COMPOSE_TEST_SECRETS,
   type ComposeConfig,
   composeRequiredOrAvailable,
   ROOT,
   readComposeConfig,
-} from "../helpers/compose.ts";
-import { TestClient, v1Message, v2Ping } from "../helpers/platform.ts";
-import { freePort, type Spawned, spawnProcess } from "../helpers/processes.ts";
+} from "#test/helpers/compose.ts";
+import { TestClient, v1Message, v2Ping } from "#test/helpers/platform.ts";
+import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts";
+import { buildHandlers } from "../../scripts/build.ts";
 
 /**
  * The configs docker-compose.yml mounts or sets, run by their real programs where these run here (Docker
@@ -30,7 +30,7 @@ import { freePort, type Spawned, spawnProcess } from "../helpers/processes.ts";
  * DynamoDB needs downloads); Venus's service as compose configures it, under serverless offline, on the
  * table that script made; the REST catalog's settings on the fixture's server (the jar inside
  * apache/iceberg-rest-fixture). Trino's catalog file is the one scripts/trino.sh gives the Trino of
- * test/integration/neptune-trino.test.ts (compose's hosts replaced); SQLPad 7
+ * test/integration/functions/neptune/trino.test.ts (compose's hosts replaced); SQLPad 7
  * exists only as an image and is checked statically (test/unit/compose.test.ts).
  */
 

@@ -10,12 +10,12 @@ import { GOLD_MIGRATIONS_DIR } from "#functions/uranus/store.ts";
 import { type ClickHouseHttpServer, startClickHouseHttp } from "#shared/clickhouse/http/server.ts";
 import { openClickHouse, readMigrations } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
-import { partitionForKey } from "#shared/log/partitioner.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
+import { partitionForKey } from "#shared/event-log/partitioner.ts";
 import { replayNdjson } from "#shared/runtime/replay.ts";
-import { kafkaBrokers } from "../helpers/kafka.ts";
-import { isolatedEnv } from "../helpers/platform.ts";
-import { type Spawned, spawnProcess } from "../helpers/processes.ts";
+import { kafkaBrokers } from "#test/helpers/kafka.ts";
+import { isolatedEnv } from "#test/helpers/platform.ts";
+import { type Spawned, spawnProcess } from "#test/helpers/processes.ts";
 
 /**
  * Several processes on one ClickHouse, as `docker compose up --scale jupiter=3` or Lambda containers run

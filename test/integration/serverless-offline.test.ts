@@ -2,10 +2,10 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#shared/config/index.ts";
-import { openEventLog } from "#shared/log/index.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
+import { headerText, isolatedEnv, readTopic, TestClient, v1Message, v2Ping } from "#test/helpers/platform.ts";
+import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts";
 import { buildHandlers } from "../../scripts/build.ts";
-import { headerText, isolatedEnv, readTopic, TestClient, v1Message, v2Ping } from "../helpers/platform.ts";
-import { freePort, type Spawned, spawnProcess } from "../helpers/processes.ts";
 
 /** The same Venus handlers under `serverless offline`, reached with a real WebSocket client. */
 describe("Venus under serverless offline", () => {

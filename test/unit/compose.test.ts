@@ -10,7 +10,7 @@ import {
   composeRequiredOrAvailable,
   ROOT,
   readComposeConfig,
-} from "../helpers/compose.ts";
+} from "#test/helpers/compose.ts";
 
 /**
  * docker-compose.yml checked statically with `docker compose config` (no engine needed). CI installs the

@@ -1,7 +1,7 @@
-import { CITIES } from "../../functions/mars/cities/index.ts";
+import { CITIES } from "../../mars/cities/index.ts";
 
 /**
- * The offline base map: the simulator's road networks (functions/mars/cities/) as GeoJSON lines, and their
+ * The offline base map: the simulator's road networks (mars/cities/) as GeoJSON lines, and their
  * places as labelled points. No tile server and no token: the map draws with nothing outside the platform.
  */
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import express from "express";
-import type { EventLog } from "../../shared/log/types.ts";
+import type { EventLog } from "../../shared/event-log/types.ts";
 import { Auth, LoginRateLimiter } from "./auth.ts";
 import { baseMap } from "./base-map.ts";
 import { DEVELOPMENT_ADMIN, loadMercuryConfig, type MercuryConfig } from "./config.ts";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { EventLog, LogConsumer } from "../../shared/log/types.ts";
+import type { EventLog, LogConsumer } from "../../shared/event-log/types.ts";
 import type { LiveHub } from "./live.ts";
 
 /**

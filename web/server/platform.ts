@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import path from "node:path";
 import type { ClickHouseHttpServer } from "../../shared/clickhouse/http/index.ts";
 import type { PacketPulseConfig } from "../../shared/config/index.ts";
-import type { EventLog } from "../../shared/log/types.ts";
+import type { EventLog } from "../../shared/event-log/types.ts";
 import { type MercuryServer, startMercury, WEB_DIR } from "./index.ts";
 import type { ConsumerGroup } from "./pipeline.ts";
 

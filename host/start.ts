@@ -1,0 +1,231 @@
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createJupiter, eventLogDeadLetterSink, openSilverPool } from "#functions/jupiter/index.ts";
+import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
+import {
+  loadModels,
+  openGoldStore,
+  scheduleExpressionOf,
+  scheduleRateMs,
+  startGoldSchedule,
+} from "#functions/uranus/index.ts";
+import { openVenusRuntime } from "#functions/venus/runtime.ts";
+import { serveEmbeddedStore } from "#shared/clickhouse/http/index.ts";
+import { DEVELOPMENT_API_KEY, loadConfig, requireOwnApiKey } from "#shared/config/index.ts";
+import { PacketPulseError } from "#shared/errors.ts";
+import { openEventLog } from "#shared/event-log/index.ts";
+import { clickhouseCheck, describeChange, eventLogCheck, HealthModel } from "#shared/health/index.ts";
+import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
+import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
+import { serveMercury } from "../web/server/platform.ts";
+import { startArrivalMonitor } from "./arrival-monitor.ts";
+import { installProcessGuard } from "./process-guard.ts";
+import { startSchedules } from "./schedules.ts";
+import { startVenusServer } from "./venus-server.ts";
+
+/**
+ * `npm start`: the whole platform in one process on its embedded default (or on Kafka when
+ * KAFKA_BOOTSTRAP_SERVERS is set). `npm start -- --simulate` also runs Mars against it.
+ */
+
+const usage = `Usage: npm start -- [--simulate] [--sessions N] [--couriers N] [--speed X|max] [--protocol v1|v2] [--seed N]
+
+  --simulate        also run Mars, the courier simulator, against this Venus
+  --sessions N      sessions Mars simulates (default 200)
+  --couriers N      couriers Mars drives (default 25)
+  --speed X|max     simulated seconds per real second (default 30)
+  --protocol v1|v2  wire protocol Mars speaks (default v2)
+  --seed N          simulation seed (default 42)
+
+Configuration comes from the environment; see README.md ("Configuration").`;
+
+/** How often `npm start` checks its components, to print a line when one changes state. */
+const HEALTH_CHECK_INTERVAL_MS = 5_000;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      simulate: { type: "boolean", default: false },
+      sessions: { type: "string", default: "200" },
+      couriers: { type: "string", default: "25" },
+      speed: { type: "string", default: "30" },
+      protocol: { type: "string", default: "v2" },
+      seed: { type: "string", default: "42" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const config = loadConfig();
+  requireOwnApiKey(config);
+  // Whatever escapes a connection's or a function's own error handling is logged here; the platform goes on.
+  installProcessGuard();
+  // Before anything opens or listens: a second process on this folder stops here, naming the holder.
+  const lock = lockDataFolder(config.dataDir, "npm start");
+  // Shutdown steps, newest first. Signals are handled from the start, so a stop during start-up
+  // (a slow embedded ClickHouse, say) still closes what is already open.
+  const shutdown: (() => Promise<void>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      console.log(`\n${signal}: stopping PacketPulse…`);
+      for (const step of shutdown.reverse()) await step();
+      console.log("Stopped. Data is kept; the next start continues from it.");
+      process.exit(0);
+    })();
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  const started = () => stopping === undefined;
+
+  shutdown.push(async () => lock.release());
+  const say = (line: string) => console.log(`  ${line}`);
+  const log = await openEventLog(config);
+  shutdown.push(() => log.close());
+  // One health model for the platform: GET /health, and a console line whenever a component changes state.
+  const health = new HealthModel([eventLogCheck(log)]);
+  health.onChange((change) => {
+    if (change.previous !== undefined || change.component.status !== "ok") {
+      console.log(
+        `${describeChange(change)}${change.component.detail ? ` — ${change.component.detail}` : ""}`,
+      );
+    }
+  });
+  const runtime = await openVenusRuntime(config, {
+    log,
+    retryTopics: { backoff: { initialMs: 500, maxMs: 30_000 }, say },
+    clearStaleConnections: true,
+  });
+  shutdown.push(() => runtime.close());
+  health.add(runtime.healthCheck());
+  const server = await startVenusServer({
+    venus: runtime.venus,
+    log,
+    host: config.venus.host,
+    port: config.venus.port,
+    limits: config.venus.serverLimits,
+    health,
+    apiKey: config.venus.apiKey,
+  });
+  const monitor = startArrivalMonitor({ log, venus: runtime.venus, topics: config.topics });
+  shutdown.push(() => monitor.stop());
+  shutdown.push(() => server.close());
+  const where =
+    config.eventLog.backend === "kafka"
+      ? `Kafka ${config.eventLog.kafka?.brokers.join(",")}`
+      : config.dataDir;
+  console.log(`PacketPulse is running (event log: ${config.eventLog.backend}, ${where})`);
+  const healthHost = server.url.slice("ws://".length, server.url.lastIndexOf(":"));
+  console.log(`  Venus  ${server.url}   health: http://${healthHost}:${server.port}/health`);
+  if (config.venus.apiKeyIsDefault) {
+    console.log(
+      `  API key: the development default (${DEVELOPMENT_API_KEY}); set API_KEY to your own outside development`,
+    );
+  }
+  if (!started()) return;
+
+  // Silver and gold share one ClickHouse client: embedded chDB binds its data folder to one process, and
+  // one client keeps Jupiter's writes and Uranus's models on the same session.
+  const clickhouse = await openGoldStore(config.clickhouse);
+  shutdown.push(() => clickhouse.close());
+  health.add(clickhouseCheck(clickhouse));
+  const bronze = openBronzeFreshness(config.bronze);
+  shutdown.push(() => bronze.close());
+  health.add(bronze.healthCheck());
+  if (!started()) return;
+  // ClickHouse's HTTP interface over the embedded store, for npm run sql, the tools and any ClickHouse client.
+  const sql = await serveEmbeddedStore(config).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EADDRINUSE") throw error;
+    console.log(`  SQL    not served: ${error.message} (set CLICKHOUSE_HTTP_PORT to a free port, or 0)`);
+    return undefined;
+  });
+  if (sql) {
+    shutdown.push(() => sql.close());
+    console.log(`  SQL    ${sql.url}   ClickHouse HTTP interface (npm run sql)`);
+  }
+
+  // The Kafka-triggered functions of serverless.yml in this process: Jupiter with the shared client, any
+  // other from its TypeScript source.
+  const silverPool = await openSilverPool(config.silverThreads);
+  shutdown.push(() => silverPool.close());
+  const jupiter = createJupiter({
+    clickhouse,
+    deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter),
+    pool: silverPool,
+  });
+  const eventSources = await startEventSources({
+    config,
+    log,
+    handlerSource: "source",
+    handlers: { jupiter },
+  });
+  shutdown.push(() => eventSources.stop());
+  for (const check of eventSources.healthChecks()) health.add(check);
+  for (const source of eventSources.eventSources) {
+    console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
+  }
+
+  // Mercury, the dashboard, on port 3000 (MERCURY_PORT), reading the store as the read-only reader.
+  const mercury = await serveMercury({ config, sql, log, groups: eventSources.eventSources });
+  if (mercury) shutdown.push(() => mercury.close());
+
+  // Uranus on the schedule serverless.yml gives it (rate(1 minute) by default), as the schedule rule runs it,
+  // on the ClickHouse client Jupiter writes with.
+  const service = loadServerlessFile(path.join(process.cwd(), "serverless.yml"));
+  const expression = scheduleExpressionOf(service, "uranus");
+  if (expression && started()) {
+    const gold = startGoldSchedule({
+      clickhouse,
+      models: await loadModels(),
+      settings: config.uranus,
+      everyMs: scheduleRateMs(expression),
+      bronze,
+    });
+    shutdown.push(() => gold.stop());
+    health.add(gold.healthCheck());
+    console.log(`  uranus refreshing the gold tables every ${expression.replace(/^rate\((.*)\)$/, "$1")}`);
+  }
+
+  // The other scheduled functions of serverless.yml (Neptune's compaction), at their rates.
+  const schedules = await startSchedules({ except: ["uranus"] });
+  shutdown.push(() => schedules.stop());
+  for (const scheduled of schedules.functions) {
+    console.log(`  ${scheduled.name} every ${Math.round(scheduled.everyMs / 60_000)} min`);
+  }
+
+  const watcher = health.watch(HEALTH_CHECK_INTERVAL_MS);
+  shutdown.push(async () => watcher.stop());
+
+  if (values.simulate && started()) {
+    const { startMars } = await import("#mars/run.ts");
+    const mars = startMars({
+      url: server.url,
+      apiKey: config.venus.apiKey,
+      sessions: Number(values.sessions),
+      couriers: Number(values.couriers),
+      speed: values.speed === "max" ? "max" : Number(values.speed),
+      protocol: values.protocol === "v1" ? "v1" : "v2",
+      seed: Number(values.seed),
+    });
+    shutdown.push(() => mars.stop());
+    console.log(
+      `  Mars   simulating ${values.sessions} sessions with ${values.couriers} couriers (seed ${values.seed})`,
+    );
+    void mars.done.then(
+      (summary) => console.log(summary.line),
+      (error: unknown) => console.error(`Mars stopped: ${(error as Error).message}`),
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PacketPulseError) {
+    console.error(`PacketPulse cannot start.\n${error.message}`);
+  } else {
+    console.error("PacketPulse cannot start:", error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { openSqliteEventLog, SqliteEventLog, type SqliteEventLogOptions } from "./sqlite-event-log.ts";

@@ -1,1 +1,0 @@
-export { openSqliteEventLog, SqliteEventLog, type SqliteEventLogOptions } from "./SqliteEventLog.ts";
