@@ -44,7 +44,9 @@ async function openEmbedded(config: Extract<ClickHouseConfig, { backend: "embedd
       ? "another process owns this folder: stop it, or point PACKETPULSE_DATA_DIR elsewhere, or set CLICKHOUSE_URL"
       : /only one active data directory/i.test(detail)
         ? "this process already opened embedded ClickHouse on another folder; chDB binds one folder per process"
-        : "check that the chdb package is installed (npm install) and the folder is writable";
+        : /@chdb\/lib-|Cannot find (module|package)/i.test(detail)
+          ? `chDB's library is published for Linux x64 only, and this is ${process.platform}-${process.arch}: set CLICKHOUSE_URL to a ClickHouse server (README: "macOS and ARM")`
+          : "check that the chdb package is installed (npm install) and the folder is writable";
     throw new ClickHouseStoreError(`Cannot open embedded ClickHouse at ${config.path}: ${detail} (${hint})`, {
       cause: error,
     });
