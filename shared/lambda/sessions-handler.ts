@@ -38,7 +38,7 @@ export const kafkaRecordsParser = (): MiddlewareObj<SessionsBatch, KafkaBatchRes
  * event source retries the whole batch, which each consumer makes idempotent.
  * https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (partial batch responses)
  */
-const ALL_RECORDS_DONE = (): KafkaBatchResponse => ({ batchItemFailures: [] });
+const allRecordsDone = (): KafkaBatchResponse => ({ batchItemFailures: [] });
 
 /** The handler of a function that consumes `sessions` batches with `processBatch`. */
 export function sessionsHandler(
@@ -49,7 +49,7 @@ export function sessionsHandler(
     // The chain is called with what Lambda sends (the parser turns it into a SessionsBatch first).
     .handler<unknown>(async (batch, context) => {
       await processBatch(batch.records, context);
-      return ALL_RECORDS_DONE();
+      return allRecordsDone();
     });
   const lambda = (event: unknown, context: Context) => chain(event, context);
   return Object.assign(lambda, {
