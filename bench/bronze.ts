@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
   BronzeEncoder,
   compactBronze,
@@ -12,6 +11,7 @@ import {
   processBronzeBatch,
 } from "#functions/neptune/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
+import type { SessionsRecord } from "#shared/lambda/index.ts";
 
 /**
  * `npm run bench:bronze`: the bronze layer on the embedded default (Neptune's batch code → Parquet files

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createJupiter, eventLogDeadLetterSink, openSilverPool } from "#functions/jupiter/index.ts";
+import { createJupiter, openSilverPool } from "#functions/jupiter/index.ts";
 import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import {
   loadModels,
@@ -15,6 +15,7 @@ import { DEVELOPMENT_API_KEY, loadConfig, requireOwnApiKey } from "#shared/confi
 import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import { clickhouseCheck, describeChange, eventLogCheck, HealthModel } from "#shared/health/index.ts";
+import { eventLogDeadLetterSink } from "#shared/lambda/index.ts";
 import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
 import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import { serveMercury } from "../web/server/platform.ts";
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
   shutdown.push(() => silverPool.close());
   const jupiter = createJupiter({
     clickhouse,
-    deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter),
+    deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter, "jupiter"),
     pool: silverPool,
   });
   const eventSources = await startEventSources({

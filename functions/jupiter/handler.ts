@@ -1,10 +1,7 @@
-import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
-import { eventLogDeadLetterSink } from "./dead-letter.ts";
-import { createJupiter, type JupiterHandler, type KafkaBatchResponse } from "./jupiter.ts";
-import { openSilverPool } from "./silver-batch.ts";
+import { eventLogDeadLetterSink, lazyStart, sessionsHandler } from "#shared/lambda/index.ts";
+import { openSilverPool, processSilverBatch, type SilverBatchDeps } from "./silver-batch.ts";
 import { openSilverStore } from "./store.ts";
 
 /**
@@ -14,18 +11,16 @@ import { openSilverStore } from "./store.ts";
 
 const config = loadConfig();
 
-async function openJupiter(): Promise<JupiterHandler> {
+async function openSilver(): Promise<SilverBatchDeps> {
   const clickhouse = await openSilverStore(config.clickhouse);
   const eventLog = await openEventLog(config);
-  return createJupiter({
+  return {
     clickhouse,
     pool: await openSilverPool(config.silverThreads),
-    deadLetter: eventLogDeadLetterSink(eventLog, config.topics.deadLetter),
-  });
+    deadLetter: eventLogDeadLetterSink(eventLog, config.topics.deadLetter, "jupiter"),
+  };
 }
 
-const jupiter = lazyStart(openJupiter);
+const silver = lazyStart(openSilver);
 
-export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
-  return (await jupiter())(event, context);
-}
+export const handler = sessionsHandler(async (records) => processSilverBatch(await silver(), records));

@@ -1,17 +1,5 @@
 /** Jupiter, the silver layer: Kafka `sessions` batches into ClickHouse tables. See docs/silver.md. */
-export {
-  type DeadLetterSink,
-  deadLetterRecord,
-  eventLogDeadLetterSink,
-  type SilverDeadLetter,
-} from "./dead-letter.ts";
-export {
-  createJupiter,
-  type JupiterHandler,
-  type KafkaBatchResponse,
-  kafkaRecordsParser,
-} from "./jupiter.ts";
-export { decodeKafkaEvent, KafkaEventError, kafkaEventSchema, type SessionsRecord } from "./kafka-event.ts";
+export { createJupiter } from "./jupiter.ts";
 export {
   openSilverPool,
   processSilverBatch,

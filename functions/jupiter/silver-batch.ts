@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { ClickHouseStoreError } from "#shared/clickhouse/index.ts";
+import type { DeadLetter, DeadLetterSink, SessionsRecord } from "#shared/lambda/index.ts";
 import { packRecords, ThreadPool } from "#shared/threads/index.ts";
-import type { DeadLetterSink, SilverDeadLetter } from "./dead-letter.ts";
-import type { SessionsRecord } from "./kafka-event.ts";
 import { mergeEntityRows, POSITION_COLUMNS, type SilverRows } from "./silver-rows.ts";
 import { transformSilverChunk } from "./silver-transform.ts";
 
@@ -109,7 +108,7 @@ export async function processSilverBatch(
       },
     },
   );
-  const rejected: SilverDeadLetter[] = [];
+  const rejected: DeadLetter[] = [];
   for (const { start, value } of chunks) {
     for (const r of value.rejected) {
       rejected.push({ record: records[start + r.index]!, schemaVersion: r.schemaVersion, issues: r.issues });

@@ -11,7 +11,7 @@ import {
 } from "#shared/events/index.ts";
 import { showValue } from "#shared/events/issues.ts";
 import { isUuid } from "#shared/events/uuid.ts";
-import { receiveTimeIssue, type SessionsRecord } from "./kafka-event.ts";
+import { receiveTimeIssue, type SessionsRecord, schemaVersionOf } from "#shared/lambda/sessions-record.ts";
 
 /**
  * A `sessions` record as silver sees it: validated with the contract's validators, ids lowercased (UUIDs
@@ -91,14 +91,14 @@ export interface SilverRecordText {
 export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
   const declared = record.schemaVersion;
   const timeIssue = receiveTimeIssue(record.timestamp);
-  if (timeIssue) return { ok: false, schemaVersion: declared === "1" ? 1 : 2, issues: [timeIssue] };
+  if (timeIssue) return { ok: false, schemaVersion: schemaVersionOf(declared), issues: [timeIssue] };
   let json: unknown;
   try {
     json = JSON.parse(record.text);
   } catch (error) {
     return {
       ok: false,
-      schemaVersion: declared === "1" ? 1 : 2,
+      schemaVersion: schemaVersionOf(declared),
       issues: [
         {
           field: "",
@@ -108,12 +108,7 @@ export function silverEventOf(record: SilverRecordText): SilverEventVerdict {
       ],
     };
   }
-  const schemaVersion =
-    declared === "1" || declared === "2"
-      ? Number(declared)
-      : typeof json === "object" && json !== null && "event_type" in json
-        ? 2
-        : 1;
+  const schemaVersion = schemaVersionOf(declared, json);
   const options = { nowMs: record.timestamp, byteLength: record.byteLength };
   if (schemaVersion === 1) {
     const verdict = validateV1(json, options);

@@ -1,6 +1,6 @@
 import { rejectingThrows, SESSIONS_HEADERS, type ValidationIssue } from "#shared/events/index.ts";
+import type { SessionsRecord } from "#shared/lambda/sessions-record.ts";
 import { PackedFields, type PackedRecords, type ThreadTask } from "#shared/threads/index.ts";
-import type { SessionsRecord } from "./kafka-event.ts";
 import {
   type SilverEventVerdict,
   type SilverRecordText,

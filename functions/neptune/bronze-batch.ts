@@ -1,4 +1,3 @@
-import { partitionKey, type SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
   currentSnapshot,
   type DataFile,
@@ -6,8 +5,9 @@ import {
   type IcebergTable,
   type TableMetadata,
 } from "#shared/iceberg/index.ts";
+import type { DeadLetter, DeadLetterSink } from "#shared/lambda/dead-letter.ts";
+import { partitionKey, type SessionsRecord } from "#shared/lambda/sessions-record.ts";
 import { BronzeEncoder } from "./bronze-encoder.ts";
-import type { BronzeDeadLetter, BronzeDeadLetterSink } from "./dead-letter.ts";
 
 /**
  * Snapshot summary property holding the last offset of a topic-partition that is in the table:
@@ -72,7 +72,7 @@ export class CommitPacer {
 
 export interface BronzeBatchDeps {
   table: IcebergTable;
-  deadLetter: BronzeDeadLetterSink;
+  deadLetter: DeadLetterSink;
   pacer?: CommitPacer;
   /** Encodes records into data files (default: on this thread only). */
   encoder?: BronzeEncoder;
@@ -122,7 +122,7 @@ export async function processBronzeBatch(
 
     const encoder = deps.encoder ?? inlineEncoder;
     const encoded = await encoder.encode(fresh, table.schema(), table.location, Date.now());
-    const rejected: BronzeDeadLetter[] = encoded.rejected.map((r) => ({
+    const rejected: DeadLetter[] = encoded.rejected.map((r) => ({
       record: fresh[r.index]!,
       schemaVersion: r.schemaVersion,
       issues: r.issues,

@@ -1,6 +1,6 @@
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import { rejectingThrows, type ValidationIssue } from "#shared/events/index.ts";
 import { type DataFile, dataFileName, encodeDataFile, type Schema } from "#shared/iceberg/index.ts";
+import type { SessionsRecord } from "#shared/lambda/sessions-record.ts";
 import {
   type PackedRecords,
   packRecords,

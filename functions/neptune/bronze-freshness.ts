@@ -1,7 +1,7 @@
 import type { BronzeConfig } from "#shared/config/index.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
 import { deserializeValue, IcebergTable, openWarehouse, type Warehouse } from "#shared/iceberg/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { lazyStart } from "#shared/lambda/lazy-start.ts";
 import { PLATFORM_COLUMNS } from "./bronze-schema.ts";
 
 /**

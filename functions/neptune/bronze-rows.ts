@@ -1,4 +1,3 @@
-import { receiveTimeIssue, type SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
   parseTimestampMs,
   SESSIONS_HEADERS,
@@ -9,6 +8,7 @@ import {
 } from "#shared/events/index.ts";
 import { showValue } from "#shared/events/issues.ts";
 import type { CellValue, ColumnBatch, PrimitiveType, Schema } from "#shared/iceberg/index.ts";
+import { receiveTimeIssue, type SessionsRecord, schemaVersionOf } from "#shared/lambda/sessions-record.ts";
 import { dayOf, PLATFORM_COLUMNS } from "./bronze-schema.ts";
 
 /**
@@ -89,7 +89,7 @@ export class BronzeBatchBuilder {
   add(record: SessionsRecord): BronzeVerdict {
     const declared = record.headers[SESSIONS_HEADERS.schemaVersion]?.toString("utf8");
     const timeIssue = receiveTimeIssue(record.timestamp);
-    if (timeIssue) return { ok: false, schemaVersion: declared === "1" ? 1 : 2, issues: [timeIssue] };
+    if (timeIssue) return { ok: false, schemaVersion: schemaVersionOf(declared), issues: [timeIssue] };
     let json: unknown;
     try {
       json = JSON.parse(record.value.toString("utf8"));
@@ -97,20 +97,19 @@ export class BronzeBatchBuilder {
       const message = `the record's value is not JSON (${error instanceof Error ? error.message : String(error)})`;
       return {
         ok: false,
-        schemaVersion: declared === "1" ? 1 : 2,
+        schemaVersion: schemaVersionOf(declared),
         issues: [{ field: "", rule: "invalid", message }],
       };
     }
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
       return {
         ok: false,
-        schemaVersion: declared === "1" ? 1 : 2,
+        schemaVersion: schemaVersionOf(declared),
         issues: [{ field: "", rule: "not_object", message: "the record's value must be a JSON object" }],
       };
     }
     const event = json as Record<string, unknown>;
-    const schemaVersion: 1 | 2 =
-      declared === "1" || declared === "2" ? (Number(declared) as 1 | 2) : "event_type" in event ? 2 : 1;
+    const schemaVersion = schemaVersionOf(declared, event);
     const row: CellValue[] = new Array(this.width).fill(null);
     const issues: ValidationIssue[] = [];
     for (const name in event) {

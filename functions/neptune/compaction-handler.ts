@@ -1,5 +1,5 @@
 import { loadConfig } from "#shared/config/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { lazyStart } from "#shared/lambda/lazy-start.ts";
 import { type CompactionResult, compactBronze } from "./compaction.ts";
 import { openBronzeStore } from "./store.ts";
 

@@ -1,11 +1,8 @@
-import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
-import { CommitPacer } from "./bronze-batch.ts";
+import { eventLogDeadLetterSink, lazyStart, sessionsHandler } from "#shared/lambda/index.ts";
+import { type BronzeBatchDeps, CommitPacer, processBronzeBatch } from "./bronze-batch.ts";
 import { BronzeEncoder } from "./bronze-encoder.ts";
-import { eventLogBronzeDeadLetterSink } from "./dead-letter.ts";
-import { createNeptune, type KafkaBatchResponse, type NeptuneHandler } from "./neptune.ts";
 import { openBronzeStore } from "./store.ts";
 
 /**
@@ -15,21 +12,19 @@ import { openBronzeStore } from "./store.ts";
 
 const config = loadConfig();
 
-async function openNeptune(): Promise<NeptuneHandler> {
+async function openBronze(): Promise<BronzeBatchDeps> {
   const store = await openBronzeStore(config.bronze);
   const eventLog = await openEventLog(config);
   const encoder = new BronzeEncoder(config.bronze.writeThreads);
   await encoder.preload();
-  return createNeptune({
+  return {
     table: store.table,
-    deadLetter: eventLogBronzeDeadLetterSink(eventLog, config.topics.deadLetter),
+    deadLetter: eventLogDeadLetterSink(eventLog, config.topics.deadLetter, "neptune"),
     pacer: new CommitPacer(config.bronze.commitIntervalMs, config.bronze.commitRows),
     encoder,
-  });
+  };
 }
 
-const neptune = lazyStart(openNeptune);
+const bronze = lazyStart(openBronze);
 
-export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
-  return (await neptune())(event, context);
-}
+export const handler = sessionsHandler(async (records) => processBronzeBatch(await bronze(), records));

@@ -21,11 +21,5 @@ export {
   partitionPath,
 } from "./bronze-schema.ts";
 export { type CompactionOptions, type CompactionResult, compactBronze, planBins } from "./compaction.ts";
-export {
-  type BronzeDeadLetter,
-  type BronzeDeadLetterSink,
-  bronzeDeadLetterRecord,
-  eventLogBronzeDeadLetterSink,
-} from "./dead-letter.ts";
-export { createNeptune, type KafkaBatchResponse, type NeptuneHandler } from "./neptune.ts";
+export { createNeptune } from "./neptune.ts";
 export { type BronzeStore, openBronzeStore } from "./store.ts";

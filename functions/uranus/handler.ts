@@ -1,7 +1,7 @@
 import type { Context } from "aws-lambda";
 import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import { loadConfig } from "#shared/config/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { lazyStart } from "#shared/lambda/lazy-start.ts";
 import { loadModels } from "./models.ts";
 import { openGoldStore } from "./store.ts";
 import { createUranus, type GoldRunSummary, type UranusHandler } from "./uranus.ts";

@@ -7,7 +7,7 @@ import {
 import middy from "@middy/core";
 import { z } from "zod";
 import { loadConfig } from "#shared/config/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { lazyStart } from "#shared/lambda/lazy-start.ts";
 import { openVenusRuntime } from "./runtime.ts";
 
 /**

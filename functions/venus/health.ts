@@ -2,7 +2,7 @@ import middy from "@middy/core";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
+import { lazyStart } from "#shared/lambda/lazy-start.ts";
 
 /**
  * `GET /health`: whether Venus can reach its event log, in the platform's health model (docs/operations.md).

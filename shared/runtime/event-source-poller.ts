@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from "#shared/event-log/types.ts";
+import { partitionKey } from "#shared/lambda/sessions-record.ts";
 import { EventSourceStopped, InvocationError } from "./errors.ts";
 import {
+  buildInProcessKafkaEvent,
   buildKafkaEvent,
   chunkByPayload,
   MAX_PAYLOAD_BYTES,
   PAYLOAD_BUDGET_BYTES,
-  partitionKey,
   recordPayloadBytes,
 } from "./kafka-event.ts";
 import type { EventSourceSpec, KafkaHandler, KafkaHandlerResult } from "./types.ts";
@@ -318,7 +319,6 @@ export class EventSourcePoller {
 
   private async invoke(records: ConsumedRecord[]): Promise<InvocationOutcome> {
     const { spec, handler } = this.options;
-    const event = buildKafkaEvent(spec, records);
     const timeoutMs = spec.timeoutSeconds * 1000;
     const deadline = Date.now() + timeoutMs;
     const requestId = randomUUID();
@@ -341,7 +341,10 @@ export class EventSourcePoller {
     let result: KafkaHandlerResult;
     try {
       result = await Promise.race([
-        handler(event, context),
+        // A handler of this project takes the records as they are; any other gets Lambda's event.
+        handler.inProcess
+          ? handler.inProcess(buildInProcessKafkaEvent(records), context)
+          : handler(buildKafkaEvent(spec, records), context),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () =>
@@ -378,7 +381,7 @@ export class EventSourcePoller {
         (record) =>
           id !== null &&
           typeof id === "object" &&
-          id.partition === partitionKey(record.topic, record.partition) &&
+          id.partition === partitionKey(record) &&
           Number(id.offset) === Number(record.offset),
       );
       if (index === -1) {
@@ -395,7 +398,7 @@ export class EventSourcePoller {
       ok: false,
       functionError: false,
       partialFrom: lowest,
-      error: `handler reported ${failures.length} failed record(s), first at ${partitionKey(first.topic, first.partition)}@${first.offset}`,
+      error: `handler reported ${failures.length} failed record(s), first at ${partitionKey(first)}@${first.offset}`,
     };
   }
 

@@ -12,7 +12,7 @@ import type { EventSourceSpec, EventSourceStats, KafkaHandler, RuntimeStats } fr
 export { EventSourceConfigError, EventSourceStopped, InvocationError } from "./errors.ts";
 export { FAILURE_HEADERS, type FailureReason, type PollerState } from "./event-source-poller.ts";
 export { type HandlerSource, loadHandler } from "./handlers.ts";
-export { buildKafkaEvent, partitionKey, toEventRecord } from "./kafka-event.ts";
+export { buildInProcessKafkaEvent, buildKafkaEvent, toEventRecord } from "./kafka-event.ts";
 export {
   eventSourceSpecs,
   loadServerlessFile,

@@ -1,57 +1,27 @@
 import type { Context } from "aws-lambda";
+import type { InProcessKafkaEvent, KafkaBatchResponse, KafkaEvent } from "#shared/lambda/kafka-event.ts";
 
-/**
- * The event a Lambda function receives from an Amazon MSK or self-managed Apache Kafka event source mapping.
- * Shapes from https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (MSK: `eventSource` "aws:kafka",
- * `eventSourceArn`) and https://docs.aws.amazon.com/lambda/latest/dg/with-kafka.html (self-managed:
- * `eventSource` "SelfManagedKafka", `bootstrapServers`). `records` is keyed "topic-partition".
- */
-export interface KafkaEventRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  /** Milliseconds since the epoch. */
-  timestamp: number;
-  timestampType: "CREATE_TIME" | "LOG_APPEND_TIME";
-  /** Base64 of the key bytes; absent when the record has no key. */
-  key?: string;
-  /** Base64 of the value bytes. */
-  value: string;
-  /** One object per header, mapping its name to the value's bytes. */
-  headers: Record<string, number[]>[];
-}
-
-export interface MskEvent {
-  eventSource: "aws:kafka";
-  eventSourceArn: string;
-  bootstrapServers: string;
-  records: Record<string, KafkaEventRecord[]>;
-}
-
-export interface SelfManagedKafkaEvent {
-  eventSource: "SelfManagedKafka";
-  bootstrapServers: string;
-  records: Record<string, KafkaEventRecord[]>;
-}
-
-export type KafkaEvent = MskEvent | SelfManagedKafkaEvent;
-
-/**
- * A partial batch response for Kafka: the identifier is the record's "topic-partition" and its offset
- * (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html, "Partial batch response").
- */
-export interface KafkaBatchItemFailure {
-  itemIdentifier: { partition: string; offset: number };
-}
-
-export interface KafkaBatchResponse {
-  batchItemFailures: KafkaBatchItemFailure[];
-}
+export type {
+  InProcessKafkaEvent,
+  KafkaBatchItemFailure,
+  KafkaBatchResponse,
+  KafkaEvent,
+  KafkaEventRecord,
+  MskEvent,
+  SelfManagedKafkaEvent,
+} from "#shared/lambda/kafka-event.ts";
 
 // biome-ignore lint/suspicious/noConfusingVoidType: Lambda handlers may return nothing.
 export type KafkaHandlerResult = KafkaBatchResponse | void | undefined | null;
 
-export type KafkaHandler = (event: KafkaEvent, context: Context) => Promise<KafkaHandlerResult>;
+/**
+ * A function on a Kafka event source. A handler of this project (a `SessionsHandler`, shared/lambda) also
+ * has a typed `inProcess` entry taking the records decoded: the runtime calls that one when it is there.
+ */
+export interface KafkaHandler {
+  (event: KafkaEvent, context: Context): Promise<KafkaHandlerResult>;
+  inProcess?: (event: InProcessKafkaEvent, context: Context) => Promise<KafkaHandlerResult>;
+}
 
 export type StartingPosition = "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP";
 

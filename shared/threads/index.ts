@@ -4,6 +4,5 @@ export {
   PackedFields,
   type PackedRecords,
   packRecords,
-  type ThreadRecord,
   unpackRecords,
 } from "./records.ts";

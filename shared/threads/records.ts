@@ -5,16 +5,7 @@
  * into those buffers without copying them.
  */
 
-/** A record as the consuming functions see it (the shape Jupiter and Neptune decode a Kafka event into). */
-export interface ThreadRecord {
-  topic: string;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: Buffer | null;
-  value: Buffer;
-  headers: Record<string, Buffer>;
-}
+import type { SessionsRecord } from "#shared/lambda/sessions-record.ts";
 
 /** One byte field of every record: record i spans `bytes[starts[i] .. starts[i + 1])`; absent when -1. */
 interface PackedColumn {
@@ -81,7 +72,7 @@ function columnView(column: PackedColumn, buffer: Buffer, i: number): Buffer | n
  * records: one sizes every column, one copies the bytes (this runs on the consuming thread for every record
  * of every batch, docs/benchmarks.md).
  */
-export function packRecords(records: readonly ThreadRecord[]): {
+export function packRecords(records: readonly SessionsRecord[]): {
   packed: PackedRecords;
   transfer: ArrayBuffer[];
 } {
@@ -146,13 +137,13 @@ export function packRecords(records: readonly ThreadRecord[]): {
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** The records again; their byte fields are views into the packed buffers. */
-export function unpackRecords(packed: PackedRecords): ThreadRecord[] {
+export function unpackRecords(packed: PackedRecords): SessionsRecord[] {
   const keys = asBuffer(packed.keys.bytes);
   const values = asBuffer(packed.values.bytes);
   const headerColumns = Object.entries(packed.headers).map(
     ([name, column]) => [name, column, asBuffer(column.bytes)] as const,
   );
-  const records: ThreadRecord[] = new Array(packed.count);
+  const records: SessionsRecord[] = new Array(packed.count);
   for (let i = 0; i < packed.count; i++) {
     const headers: Record<string, Buffer> = {};
     for (const [name, column, buffer] of headerColumns) {

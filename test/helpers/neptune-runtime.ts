@@ -1,6 +1,7 @@
-import { createNeptune, eventLogBronzeDeadLetterSink, openBronzeStore } from "#functions/neptune/index.ts";
+import { createNeptune, openBronzeStore } from "#functions/neptune/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
+import { eventLogDeadLetterSink } from "#shared/lambda/index.ts";
 import { loadServerlessFile } from "#shared/runtime/index.ts";
 import { countInvocations, forever, runEventSourceChild, useSmallBatches } from "./event-source-child.ts";
 
@@ -30,7 +31,7 @@ useSmallBatches(service, "neptune", batchSize);
 
 const neptune = createNeptune({
   table: store.table,
-  deadLetter: eventLogBronzeDeadLetterSink(log, config.topics.deadLetter),
+  deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter, "neptune"),
   beforeCommit: async () => {
     if (hold === "before-commit" && counted.invocations() > holdAfter) {
       console.log(`held ${counted.invocations()}`);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
+import type { SessionsRecord } from "#shared/lambda/index.ts";
 import { sessionsRecordForLine } from "#shared/runtime/replay.ts";
 
 /**

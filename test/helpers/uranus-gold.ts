@@ -3,11 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "aws-lambda";
-import { createJupiter, SILVER_TABLES, type SilverDeadLetter } from "#functions/jupiter/index.ts";
+import { createJupiter, SILVER_TABLES } from "#functions/jupiter/index.ts";
 import { loadModels } from "#functions/uranus/models.ts";
 import { type GoldRunOptions, type GoldRunResult, runGold } from "#functions/uranus/runner.ts";
 import { openGoldStore } from "#functions/uranus/store.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
+import type { DeadLetter } from "#shared/lambda/index.ts";
 import type { FixtureBatch } from "#test/fixtures/uranus-gold-sessions.ts";
 import { closeStoresUnderTest, storeUnderTest } from "./clickhouse-store.ts";
 
@@ -41,7 +42,7 @@ const ORDER: Record<(typeof GOLD_TABLES)[number], string> = {
 export interface GoldTestStore {
   config: PacketPulseConfig;
   clickhouse: ClickHouseClient;
-  deadLetters: SilverDeadLetter[];
+  deadLetters: DeadLetter[];
   /** Feeds batches through Jupiter's real handler (Kafka event → validation → silver inserts). */
   feed(batches: FixtureBatch[], firstOffset?: number): Promise<number>;
   run(options?: Partial<GoldRunOptions>): Promise<GoldRunResult>;
@@ -62,7 +63,7 @@ export async function openGoldTestStore(options: { dataDir?: string } = {}): Pro
   const config = loadConfig({ PACKETPULSE_DATA_DIR: dataDir });
   const clickhouse = await openGoldStore(await storeUnderTest(config));
   const models = await loadModels();
-  const deadLetters: SilverDeadLetter[] = [];
+  const deadLetters: DeadLetter[] = [];
   const jupiter = createJupiter({
     clickhouse,
     deadLetter: async (letters) => {

@@ -5,17 +5,11 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createJupiter,
-  eventLogDeadLetterSink,
-  type JupiterHandler,
-  KafkaEventError,
-  openSilverPool,
-  openSilverStore,
-} from "#functions/jupiter/index.ts";
+import { createJupiter, openSilverPool, openSilverStore } from "#functions/jupiter/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { type EventLog, openEventLog } from "#shared/event-log/index.ts";
 import { v1EventId } from "#shared/events/index.ts";
+import { eventLogDeadLetterSink, KafkaEventError, type SessionsHandler } from "#shared/lambda/index.ts";
 import {
   expectedDeadLetter,
   type FuzzRecord,
@@ -39,7 +33,7 @@ describe("Jupiter's Kafka handler under hostile records (fuzz)", () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-jupiter-fuzz-"));
   let clickhouse: ClickHouseClient;
   let log: EventLog;
-  let jupiter: JupiterHandler;
+  let jupiter: SessionsHandler;
   /** Offsets are unique across runs, so a dead letter's source_record names one record of one run. */
   let nextOffset = 1_000;
 
@@ -48,7 +42,7 @@ describe("Jupiter's Kafka handler under hostile records (fuzz)", () => {
     clickhouse = await openSilverStore(config.clickhouse);
     log = await openEventLog(config);
     await log.ensureTopics([{ topic: DLQ, partitions: 1 }]);
-    jupiter = createJupiter({ clickhouse, deadLetter: eventLogDeadLetterSink(log, DLQ) });
+    jupiter = createJupiter({ clickhouse, deadLetter: eventLogDeadLetterSink(log, DLQ, "jupiter") });
   });
 
   afterAll(async () => {
@@ -140,7 +134,11 @@ describe("Jupiter's Kafka handler under hostile records (fuzz)", () => {
   it("keeps the good records and dead-letters the seeds when a batch is split across threads", async () => {
     // Prepare: enough records for two chunks of the pool (each at least 2,000), the seeds among them.
     const pool = await openSilverPool(2);
-    const threaded = createJupiter({ clickhouse, pool, deadLetter: eventLogDeadLetterSink(log, DLQ) });
+    const threaded = createJupiter({
+      clickhouse,
+      pool,
+      deadLetter: eventLogDeadLetterSink(log, DLQ, "jupiter"),
+    });
     const records = goodPings(4_200);
     seedCorpus().forEach((seed, i) => {
       records.splice(i * 390, 0, seed);

@@ -4,17 +4,11 @@ import path from "node:path";
 import type { Context } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KafkaEventError } from "#functions/jupiter/index.ts";
-import {
-  BronzeEncoder,
-  createNeptune,
-  eventLogBronzeDeadLetterSink,
-  type NeptuneHandler,
-  openBronzeStore,
-} from "#functions/neptune/index.ts";
+import { BronzeEncoder, createNeptune, openBronzeStore } from "#functions/neptune/index.ts";
 import type { BronzeStore } from "#functions/neptune/store.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { type EventLog, openEventLog } from "#shared/event-log/index.ts";
+import { eventLogDeadLetterSink, KafkaEventError, type SessionsHandler } from "#shared/lambda/index.ts";
 import {
   expectedDeadLetter,
   type FuzzRecord,
@@ -40,7 +34,7 @@ describe("Neptune's Kafka handler under hostile records (fuzz)", () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "packetpulse-neptune-fuzz-"));
   let store: BronzeStore;
   let log: EventLog;
-  let neptune: NeptuneHandler;
+  let neptune: SessionsHandler;
   /** Offsets are unique across runs: the table skips offsets it holds, and a dead letter names one record. */
   let nextOffset = 1_000;
   /** Every record kept so far, by its Kafka coordinates. */
@@ -51,7 +45,7 @@ describe("Neptune's Kafka handler under hostile records (fuzz)", () => {
     store = await openBronzeStore(config.bronze);
     log = await openEventLog(config);
     await log.ensureTopics([{ topic: DLQ, partitions: 1 }]);
-    neptune = createNeptune({ table: store.table, deadLetter: eventLogBronzeDeadLetterSink(log, DLQ) });
+    neptune = createNeptune({ table: store.table, deadLetter: eventLogDeadLetterSink(log, DLQ, "neptune") });
   });
 
   afterAll(async () => {
@@ -151,7 +145,7 @@ describe("Neptune's Kafka handler under hostile records (fuzz)", () => {
     const threaded = createNeptune({
       table: store.table,
       encoder,
-      deadLetter: eventLogBronzeDeadLetterSink(log, DLQ),
+      deadLetter: eventLogDeadLetterSink(log, DLQ, "neptune"),
     });
     const records = goodPings(4_200);
     seedCorpus().forEach((seed, i) => {

@@ -3,11 +3,12 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import fc from "fast-check";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createJupiter, eventLogDeadLetterSink, openSilverStore } from "#functions/jupiter/index.ts";
-import { createNeptune, eventLogBronzeDeadLetterSink, openBronzeStore } from "#functions/neptune/index.ts";
+import { createJupiter, openSilverStore } from "#functions/jupiter/index.ts";
+import { createNeptune, openBronzeStore } from "#functions/neptune/index.ts";
 import type { BronzeStore } from "#functions/neptune/store.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 import { type EventLog, openEventLog } from "#shared/event-log/index.ts";
+import { eventLogDeadLetterSink } from "#shared/lambda/index.ts";
 import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import {
   expectedDeadLetter,
@@ -165,11 +166,11 @@ describe.each(backends)(
           `${appended[i]!.topic}-${appended[i]!.partition}@${appended[i]!.offset}`;
         const jupiter = createJupiter({
           clickhouse,
-          deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter),
+          deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter, "jupiter"),
         });
         const neptune = createNeptune({
           table: store.table,
-          deadLetter: eventLogBronzeDeadLetterSink(log, config.topics.deadLetter),
+          deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter, "neptune"),
         });
 
         // Act: run both event sources until their groups have no lag.

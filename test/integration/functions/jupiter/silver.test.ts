@@ -4,16 +4,12 @@ import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  createJupiter,
-  openSilverStore,
-  SILVER_TABLES,
-  type SilverDeadLetter,
-} from "#functions/jupiter/index.ts";
+import { createJupiter, openSilverStore, SILVER_TABLES } from "#functions/jupiter/index.ts";
 import { SILVER_MIGRATIONS_DIR } from "#functions/jupiter/store.ts";
 import { applyMigrations, CLICKHOUSE_SETTINGS, readMigrations } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { occurredAtMs, v1EventId, validateV1 } from "#shared/events/index.ts";
+import type { DeadLetter } from "#shared/lambda/index.ts";
 import { closeStoresUnderTest, storeUnderTest } from "#test/helpers/clickhouse-store.ts";
 
 /**
@@ -67,7 +63,7 @@ const v2Record = (event: Record<string, unknown>): TestRecord => ({
 const context = {} as Context;
 let dataDir: string;
 let clickhouse: ClickHouseClient;
-let deadLetters: SilverDeadLetter[];
+let deadLetters: DeadLetter[];
 let jupiter: ReturnType<typeof createJupiter>;
 
 async function rows<T = Record<string, unknown>>(query: string): Promise<T[]> {

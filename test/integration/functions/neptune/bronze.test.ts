@@ -4,11 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNeptune, eventLogBronzeDeadLetterSink, openBronzeStore } from "#functions/neptune/index.ts";
+import { createNeptune, openBronzeStore } from "#functions/neptune/index.ts";
 import type { BronzeStore } from "#functions/neptune/store.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 import type { EventLog } from "#shared/event-log/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
+import { eventLogDeadLetterSink } from "#shared/lambda/index.ts";
 import { buildKafkaEvent, loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import { replayNdjson } from "#shared/runtime/replay.ts";
 import { chdbQuery, icebirdRead, pyicebergReadMetadata } from "#test/helpers/neptune-readers.ts";
@@ -70,7 +71,7 @@ describe("Neptune writes the sessions topic into the bronze Iceberg table", () =
     let invocations = 0;
     const neptune = createNeptune({
       table: store.table,
-      deadLetter: eventLogBronzeDeadLetterSink(log, config.topics.deadLetter),
+      deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter, "neptune"),
     });
 
     // Act: run the event source until the group has no lag.

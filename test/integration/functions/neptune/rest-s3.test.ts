@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
   type BronzeStore,
   bronzeColumns,
@@ -10,6 +9,7 @@ import {
 } from "#functions/neptune/index.ts";
 import type { PacketPulseConfig } from "#shared/config/index.ts";
 import { openTable } from "#shared/iceberg/index.ts";
+import type { SessionsRecord } from "#shared/lambda/index.ts";
 import { chdbQuery, icebirdReadS3, pyicebergReadRest } from "#test/helpers/neptune-readers.ts";
 import { lineRecord, restS3Config, spreadLines } from "#test/helpers/neptune-stream.ts";
 

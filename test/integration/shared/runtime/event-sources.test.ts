@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import type { EventLog, LogRecordInput } from "#shared/event-log/types.ts";
+import { IN_PROCESS_EVENT_SOURCE, type InProcessKafkaEvent } from "#shared/lambda/index.ts";
 import {
   type EventSourceRuntime,
   FAILURE_HEADERS,
@@ -145,6 +146,37 @@ describe.each(logBackends())("event-source runtime on the %s log", (backend) => 
       headers: [{ event_id: [...Buffer.from("e-1")] }],
     });
     expect(Math.abs(record.timestamp - Date.now())).toBeLessThan(60_000);
+  });
+
+  it("hands a handler with an inProcess entry the log's records through it, and never Lambda's event", async () => {
+    // Prepare
+    const topic = await setUp();
+    const lambdaEvents: unknown[] = [];
+    const inProcess: InProcessKafkaEvent[] = [];
+    const handler: KafkaHandler = Object.assign(
+      async (event: unknown) => {
+        lambdaEvents.push(event);
+      },
+      {
+        inProcess: async (event: InProcessKafkaEvent) => {
+          inProcess.push(event);
+        },
+      },
+    );
+    await start(service(topic, { maximumBatchingWindow: 0 }), handler);
+
+    // Act
+    await log.append(topic, [{ key: "device-1", value: '{"a":1}', headers: { event_id: "e-1" } }]);
+    await waitUntil(() => inProcess.length > 0, "an in-process invocation");
+
+    // Assess
+    expect(lambdaEvents).toEqual([]);
+    const [record] = inProcess[0]!.records;
+    expect(inProcess[0]!.eventSource).toBe(IN_PROCESS_EVENT_SOURCE);
+    expect(record).toMatchObject({ topic, partition: 0, offset: 0 });
+    expect(record!.key?.toString()).toBe("device-1");
+    expect(record!.value.toString()).toBe('{"a":1}');
+    expect(record!.headers.event_id?.toString()).toBe("e-1");
   });
 
   it("delivers records in the self-managed Kafka event shape", async () => {

@@ -1,16 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  decodeKafkaEvent,
-  KafkaEventError,
-  type SessionsRecord,
-  silverBatchToken,
-  toSilverEvent,
-} from "#functions/jupiter/index.ts";
+import { silverBatchToken, toSilverEvent } from "#functions/jupiter/index.ts";
 import { transformSilverChunk } from "#functions/jupiter/silver-transform.ts";
 import { splitStatements } from "#shared/clickhouse/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { v1EventId, validateV1 } from "#shared/events/index.ts";
+import { decodeKafkaEvent, KafkaEventError, type SessionsRecord } from "#shared/lambda/index.ts";
 import { example } from "#test/helpers/examples.ts";
 
 // The documented example, with an upper-case device id (ids are case-insensitive).

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { SessionsRecord } from "#functions/jupiter/kafka-event.ts";
 import {
   BronzeBatchBuilder,
   BronzeEncoder,
@@ -18,6 +17,7 @@ import {
   type Snapshot,
   type TableMetadata,
 } from "#shared/iceberg/index.ts";
+import type { SessionsRecord } from "#shared/lambda/index.ts";
 import { example } from "#test/helpers/examples.ts";
 
 /** Neptune's pure parts: the contract's columns, record checks, offsets in snapshots, compaction plans. */

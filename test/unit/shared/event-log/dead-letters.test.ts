@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { deadLetterRecord } from "#functions/jupiter/dead-letter.ts";
-import { bronzeDeadLetterRecord } from "#functions/neptune/dead-letter.ts";
+import { type DeadLetter, deadLetterRecord as deadLetterRecordBy } from "#shared/lambda/index.ts";
+
+const deadLetterRecord = (letter: DeadLetter) => deadLetterRecordBy(letter, "jupiter");
+const bronzeDeadLetterRecord = (letter: DeadLetter) => deadLetterRecordBy(letter, "neptune");
 
 const letter = {
   record: {

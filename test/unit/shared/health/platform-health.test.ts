@@ -12,13 +12,13 @@ import {
   HealthModel,
   healthResponse,
 } from "#shared/health/index.ts";
+import { lazyStart } from "#shared/lambda/lazy-start.ts";
 import {
   DataFolderLockedError,
   dataFolderLockHolder,
   LOCK_FILE,
   lockDataFolder,
 } from "#shared/platform/data-folder-lock.ts";
-import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { consumerHealth } from "#shared/runtime/index.ts";
 
 let dir: string;

@@ -1,17 +1,12 @@
 import { threadId } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import {
-  PackedFields,
-  packRecords,
-  ThreadPool,
-  type ThreadRecord,
-  unpackRecords,
-} from "#shared/threads/index.ts";
+import type { SessionsRecord } from "#shared/lambda/index.ts";
+import { PackedFields, packRecords, ThreadPool, unpackRecords } from "#shared/threads/index.ts";
 
 const TASKS = new URL("../../../fixtures/threads/tasks.ts", import.meta.url).href;
 
 /** The fixture task that reports which thread read a chunk of `records`, and their values. */
-const describeChunks = (records: readonly ThreadRecord[]) => ({
+const describeChunks = (records: readonly SessionsRecord[]) => ({
   module: TASKS,
   task: "describeChunk",
   input: (start: number, end: number) => {
@@ -20,7 +15,7 @@ const describeChunks = (records: readonly ThreadRecord[]) => ({
   },
 });
 
-const record = (i: number, overrides: Partial<ThreadRecord> = {}): ThreadRecord => ({
+const record = (i: number, overrides: Partial<SessionsRecord> = {}): SessionsRecord => ({
   topic: i % 3 === 0 ? "sessions" : "sessions.dlq",
   partition: i % 4,
   offset: 2 ** 40 + i,
