@@ -7,10 +7,9 @@ import { headerText, isolatedEnv, readTopic } from "#test/helpers/platform.ts";
 /** The Lambda handler driven with API Gateway WebSocket events of the real shape (events/venus/*.json). */
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../../../events/venus/${name}.json`, import.meta.url), "utf8")) as Record<
-    string,
-    unknown
-  >;
+  JSON.parse(
+    readFileSync(new URL(`../../../../events/venus/${name}.json`, import.meta.url), "utf8"),
+  ) as Record<string, unknown>;
 
 describe("Venus Lambda handler with API Gateway WebSocket events", () => {
   const env = isolatedEnv("embedded");
