@@ -1,6 +1,8 @@
+import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
+import { lambdaLogging } from "#shared/logging/index.ts";
 import { lazyStart } from "#shared/platform/lazy-start.ts";
 import { eventLogDeadLetterSink } from "./dead-letter.ts";
 import { createJupiter, type JupiterHandler, type KafkaBatchResponse } from "./jupiter.ts";
@@ -26,6 +28,9 @@ async function openJupiter(): Promise<JupiterHandler> {
 
 const jupiter = lazyStart(openJupiter);
 
-export async function handler(event: unknown, context: Context): Promise<KafkaBatchResponse> {
+async function invoke(event: unknown, context: Context): Promise<KafkaBatchResponse> {
   return (await jupiter())(event, context);
 }
+
+// Each line logged during an invocation carries its request id and whether it was a cold start.
+export const handler = middy(invoke).use(lambdaLogging());
