@@ -1,4 +1,4 @@
-import { logger } from "#shared/logging/index.ts";
+import { logger, loggerOr } from "#shared/logging/index.ts";
 import { loadHandler, loadServerlessFile } from "#shared/runtime/index.ts";
 import { scheduleExpressionOf, scheduleRateMs } from "#shared/runtime/schedule.ts";
 
@@ -22,8 +22,7 @@ export async function startSchedules(options: {
   firstRunDelayMs?: number;
   say?: (line: string) => void;
 }): Promise<ScheduledFunctions> {
-  const report = (level: "info" | "warn" | "error", line: string) =>
-    options.say ? options.say(line) : hostLog[level](line);
+  const log = loggerOr(options.say, hostLog);
   const service = loadServerlessFile(`${options.root ?? process.cwd()}/serverless.yml`);
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
@@ -37,7 +36,7 @@ export async function startSchedules(options: {
     try {
       everyMs = scheduleRateMs(expression);
     } catch (error) {
-      report("warn", `${name}: ${(error as Error).message}; not run locally`);
+      log.warn(`${name}: ${(error as Error).message}; not run locally`);
       continue;
     }
     const handler = await loadHandler(fn.handler, { source: "source", root: options.root });
@@ -52,8 +51,8 @@ export async function startSchedules(options: {
         time: new Date().toISOString(),
       })
         .then(
-          () => report("info", `${name} finished in ${Date.now() - started} ms`),
-          (error: unknown) => report("error", `${name} failed: ${(error as Error).message}`),
+          () => log.info(`${name} finished in ${Date.now() - started} ms`),
+          (error: unknown) => log.error(`${name} failed: ${(error as Error).message}`),
         )
         .finally(() => {
           busy = false;

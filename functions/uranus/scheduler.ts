@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { UranusConfig } from "#shared/config/index.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
-import { logger } from "#shared/logging/index.ts";
+import { logger, loggerOr } from "#shared/logging/index.ts";
 import type { BronzeFreshnessSource } from "./freshness.ts";
 import type { GoldModel } from "./models.ts";
 import { type GoldRunResult, runGold } from "./runner.ts";
@@ -47,8 +47,7 @@ export function describeRun(result: GoldRunResult, elapsedMs: number): string {
  * schedule rule does on AWS. A tick that comes while a run is still going is skipped, not queued.
  */
 export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHandle {
-  const report = (level: "info" | "warn" | "error", line: string) =>
-    options.say ? options.say(line) : goldLog[level](line);
+  const log = loggerOr(options.say, goldLog);
   let last: { at: string; failed: string[]; error?: string } | undefined;
   let failuresInARow = 0;
   const record = (failed: string[], error?: string) => {
@@ -70,12 +69,12 @@ export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHan
         (result) => {
           const failed = result.models.filter((m) => m.outcome !== "success").map((m) => m.model);
           record(failed);
-          report(failed.length > 0 ? "warn" : "info", describeRun(result, performance.now() - began));
+          log[failed.length > 0 ? "warn" : "info"](describeRun(result, performance.now() - began));
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
           record([], message);
-          report("error", `gold run failed: ${message}`);
+          log.error(`gold run failed: ${message}`);
         },
       )
       .finally(() => {

@@ -5,7 +5,7 @@
  * The progress lines and results of the command-line tools are not log lines: they stay on standard output.
  */
 export { lambdaLogging, SERVICE_NAME } from "./lambda.ts";
-export { logger } from "./logger.ts";
+export { logger, loggerOr } from "./logger.ts";
 export {
   configureLogging,
   isLevelEnabled,

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { PacketPulseConfig } from "#shared/config/index.ts";
 import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
-import { type Logger, logger } from "#shared/logging/index.ts";
+import { logger, loggerOr } from "#shared/logging/index.ts";
 import { EventSourceConfigError } from "./errors.ts";
 import { EventSourcePoller, type PollerState, type RetryBackoff } from "./event-source-poller.ts";
 import { type HandlerSource, loadHandler } from "./handlers.ts";
@@ -73,9 +73,7 @@ export function runtimeStats(): RuntimeStats[] {
 export async function startEventSources(options: StartEventSourcesOptions): Promise<EventSourceRuntime> {
   const { config, log } = options;
   const root = options.root ?? process.cwd();
-  const runtimeLog: Pick<Logger, "info" | "warn"> = options.say
-    ? { info: options.say, warn: options.say }
-    : logger("runtime");
+  const runtimeLog = loggerOr(options.say, logger("runtime"));
   const service =
     options.serverlessConfig ?? loadServerlessFile(path.join(root, "serverless.yml"), { env: options.env });
   const specs = eventSourceSpecs(service, {

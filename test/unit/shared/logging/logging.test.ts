@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "#shared/config/index.ts";
 import { ConfigError } from "#shared/errors.ts";
 import { createKafkaLogCreator, kafkaLogLevelFor } from "#shared/event-log/kafka/logger.ts";
-import { configureLogging, logger } from "#shared/logging/index.ts";
+import { configureLogging, logger, loggerOr } from "#shared/logging/index.ts";
 import { spawnProcess } from "#test/helpers/processes.ts";
 
 /** Every component that logs; each must follow LOG_LEVEL. */
@@ -140,6 +140,25 @@ describe("logging", () => {
       "uranus gold: 10/10 models, 0 rows in 0.10 s",
       "health: consumer:jupiter failing → ok (running)",
     ]);
+  });
+
+  it("hands every line, as it is, to a function a caller passes instead of the logger", () => {
+    // Prepare
+    configureLogging({ env: { LOG_LEVEL: "error" } });
+    const said: string[] = [];
+
+    // Act
+    const lines = captureLines(() => {
+      const log = loggerOr((line) => said.push(line), logger("uranus").child("gold"));
+      log.info("gold: 10/10 models, 0 rows in 0.10 s");
+      log.error("gold run failed: ClickHouse unreachable");
+      loggerOr(undefined, logger("host")).error("neptune-compaction failed: disk full");
+    });
+
+    // Assess
+    expect(said).toEqual(["gold: 10/10 models, 0 rows in 0.10 s", "gold run failed: ClickHouse unreachable"]);
+    expect(lines.stdout).toEqual([]);
+    expect(lines.stderr).toEqual(["host: neptune-compaction failed: disk full"]);
   });
 
   it("applies LOG_LEVEL to every component: debug lines appear at debug and disappear above it", () => {
