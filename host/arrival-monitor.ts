@@ -1,11 +1,14 @@
 import type { Venus } from "#functions/venus/ingest.ts";
 import type { EventLog } from "#shared/event-log/types.ts";
+import { logger } from "#shared/logging/index.ts";
 
 /**
- * The periodic line of what arrived: events in the topics, the rate since the last line, rejections and
- * failed authentications. A line is printed whenever any of them changed, so rejections show as they
- * happen even when nothing is accepted.
+ * The periodic progress line of `npm start` (standard output, whatever LOG_LEVEL): events in the topics,
+ * the rate since the last line, rejections and failed authentications. A line is printed whenever any of
+ * them changed, so rejections show as they happen even when nothing is accepted.
  */
+
+const monitorLog = logger("host").child("monitor");
 
 export interface ArrivalMonitor {
   /** Prints one last line, whether or not anything changed, and stops. */
@@ -58,7 +61,9 @@ export function startArrivalMonitor(options: {
           `${stats.connectionsOpened} connections${extras.map((part) => `, ${part}`).join("")}`,
       );
     } catch (error) {
-      print(`[monitor] cannot read the event log: ${(error as Error).message}`);
+      const line = `cannot read the event log: ${(error as Error).message}`;
+      if (options.print) options.print(`[monitor] ${line}`);
+      else monitorLog.warn(line);
     }
   };
   const timer = setInterval(() => void tick(), intervalMs);

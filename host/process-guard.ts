@@ -1,3 +1,5 @@
+import { logger } from "#shared/logging/index.ts";
+
 /**
  * The last line of defence of a long-running process: an exception or a rejected promise that escaped every
  * handler is logged, counted and survived, instead of ending the platform and every connection with it.
@@ -10,21 +12,19 @@ export interface ProcessGuard {
   uninstall(): void;
 }
 
-export function installProcessGuard(report: (line: string) => void = console.error): ProcessGuard {
+export function installProcessGuard(
+  report: (line: string) => void = (line) => logger("host").error(line),
+): ProcessGuard {
   let caught = 0;
   const describe = (error: unknown) =>
     error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
   const onException = (error: unknown) => {
     caught += 1;
-    report(
-      `packetpulse: uncaught exception #${caught} (the platform goes on; please report it): ${describe(error)}`,
-    );
+    report(`uncaught exception #${caught} (the platform goes on; please report it): ${describe(error)}`);
   };
   const onRejection = (reason: unknown) => {
     caught += 1;
-    report(
-      `packetpulse: unhandled rejection #${caught} (the platform goes on; please report it): ${describe(reason)}`,
-    );
+    report(`unhandled rejection #${caught} (the platform goes on; please report it): ${describe(reason)}`);
   };
   process.on("uncaughtException", onException);
   process.on("unhandledRejection", onRejection);

@@ -1,5 +1,8 @@
+import { logger, loggerOr } from "#shared/logging/index.ts";
 import { loadHandler, loadServerlessFile } from "#shared/runtime/index.ts";
 import { scheduleExpressionOf, scheduleRateMs } from "#shared/runtime/schedule.ts";
+
+const hostLog = logger("host");
 
 /**
  * Runs the `schedule` events of serverless.yml in this process (`npm start`), as EventBridge rules do on
@@ -19,7 +22,7 @@ export async function startSchedules(options: {
   firstRunDelayMs?: number;
   say?: (line: string) => void;
 }): Promise<ScheduledFunctions> {
-  const say = options.say ?? ((line: string) => console.log(`[schedules] ${line}`));
+  const log = loggerOr(options.say, hostLog);
   const service = loadServerlessFile(`${options.root ?? process.cwd()}/serverless.yml`);
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
@@ -33,7 +36,7 @@ export async function startSchedules(options: {
     try {
       everyMs = scheduleRateMs(expression);
     } catch (error) {
-      say(`${name}: ${(error as Error).message}; not run locally`);
+      log.warn(`${name}: ${(error as Error).message}; not run locally`);
       continue;
     }
     const handler = await loadHandler(fn.handler, { source: "source", root: options.root });
@@ -48,8 +51,8 @@ export async function startSchedules(options: {
         time: new Date().toISOString(),
       })
         .then(
-          () => say(`${name} finished in ${Date.now() - started} ms`),
-          (error: unknown) => say(`${name} failed: ${(error as Error).message}`),
+          () => log.info(`${name} finished in ${Date.now() - started} ms`),
+          (error: unknown) => log.error(`${name} failed: ${(error as Error).message}`),
         )
         .finally(() => {
           busy = false;

@@ -16,6 +16,7 @@ import { PacketPulseError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import { clickhouseCheck, describeChange, eventLogCheck, HealthModel } from "#shared/health/index.ts";
 import { eventLogDeadLetterSink } from "#shared/lambda/index.ts";
+import { logger } from "#shared/logging/index.ts";
 import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
 import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
 import { serveMercury } from "../web/server/platform.ts";
@@ -39,6 +40,8 @@ const usage = `Usage: npm start -- [--simulate] [--sessions N] [--couriers N] [-
   --seed N          simulation seed (default 42)
 
 Configuration comes from the environment; see README.md ("Configuration").`;
+
+const healthLog = logger("health");
 
 /** How often `npm start` checks its components, to print a line when one changes state. */
 const HEALTH_CHECK_INTERVAL_MS = 5_000;
@@ -83,21 +86,20 @@ async function main(): Promise<void> {
   const started = () => stopping === undefined;
 
   shutdown.push(async () => lock.release());
-  const say = (line: string) => console.log(`  ${line}`);
   const log = await openEventLog(config);
   shutdown.push(() => log.close());
-  // One health model for the platform: GET /health, and a console line whenever a component changes state.
+  // One health model for the platform: GET /health, and a log line whenever a component changes state.
   const health = new HealthModel([eventLogCheck(log)]);
   health.onChange((change) => {
     if (change.previous !== undefined || change.component.status !== "ok") {
-      console.log(
+      healthLog[change.component.status === "ok" ? "info" : "warn"](
         `${describeChange(change)}${change.component.detail ? ` — ${change.component.detail}` : ""}`,
       );
     }
   });
   const runtime = await openVenusRuntime(config, {
     log,
-    retryTopics: { backoff: { initialMs: 500, maxMs: 30_000 }, say },
+    retryTopics: { backoff: { initialMs: 500, maxMs: 30_000 } },
     clearStaleConnections: true,
   });
   shutdown.push(() => runtime.close());

@@ -13,6 +13,7 @@ import {
 import { v1Replies, v2Error } from "#functions/venus/replies.ts";
 import type { EventLog } from "#shared/event-log/types.ts";
 import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
+import { logger } from "#shared/logging/index.ts";
 
 /**
  * Venus on a plain Node server: the embedded default (`npm start`). WebSocket at `/ws` (and `/`, as API
@@ -22,6 +23,8 @@ import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#sha
  * clients: connection caps per address and in total, a time limit for a v1 client's authentication frame,
  * a reply to oversized frames before the close, and backpressure on clients that do not read their replies.
  */
+
+const venusLines = logger("venus");
 
 export interface VenusServer {
   readonly port: number;
@@ -125,7 +128,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
         JSON.stringify({ error: "not_found", message: "Venus serves WebSocket at /ws and GET /health" }),
       );
     } catch (error) {
-      console.error(`venus: ${request.method} ${request.url} failed: ${(error as Error).message}`);
+      venusLines.error(`${request.method} ${request.url} failed: ${(error as Error).message}`);
       if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
       response.end(JSON.stringify({ error: "internal_error", message: "Venus could not answer; retry" }));
     }
@@ -144,7 +147,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
   const serve = (ws: WebSocket, connectionId: string, v1: boolean, address: string) => {
     /** Closes for a reason of this front end's own, and says so on the server's side. */
     const closeForPolicy = (reason: string) => {
-      console.warn(`venus: closing connection ${connectionId} from ${address}: ${reason}`);
+      venusLines.warn(`closing connection ${connectionId} from ${address}: ${reason}`);
       closeFirmly(ws, CLOSE_POLICY_VIOLATION, reason);
     };
     // Replies go out in frame order even though appends of later frames may finish first.
@@ -205,7 +208,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
           if (close) closeFirmly(ws, close.code, close.reason);
         })
         .catch((error: unknown) => {
-          console.error(`venus: reply on connection ${connectionId} failed: ${(error as Error).message}`);
+          venusLines.error(`reply on connection ${connectionId} failed: ${(error as Error).message}`);
         });
     });
     ws.on("close", () => {
@@ -214,7 +217,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
       void replies
         .finally(() => venus.disconnect(connectionId))
         .catch((error: unknown) => {
-          console.error(`venus: forgetting connection ${connectionId} failed: ${(error as Error).message}`);
+          venusLines.error(`forgetting connection ${connectionId} failed: ${(error as Error).message}`);
         });
     });
     ws.on("error", () => ws.terminate());
@@ -271,7 +274,7 @@ export async function startVenusServer(options: VenusServerOptions): Promise<Ven
       });
     } catch (error) {
       if (counted) release(address);
-      console.error(`venus: a connection from ${address} failed to open: ${(error as Error).message}`);
+      venusLines.error(`a connection from ${address} failed to open: ${(error as Error).message}`);
       if (!socket.destroyed)
         refuseUpgrade(socket, "503 Service Unavailable", "Venus could not open the connection; retry");
     }

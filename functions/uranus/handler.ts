@@ -1,7 +1,9 @@
+import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { lazyStart } from "#shared/lambda/lazy-start.ts";
+import { lambdaLogging } from "#shared/logging/index.ts";
 import { loadModels } from "./models.ts";
 import { openGoldStore } from "./store.ts";
 import { createUranus, type GoldRunSummary, type UranusHandler } from "./uranus.ts";
@@ -25,6 +27,9 @@ async function openUranus(): Promise<UranusHandler> {
 
 const uranus = lazyStart(openUranus);
 
-export async function handler(event: unknown, context: Context): Promise<GoldRunSummary> {
+async function invoke(event: unknown, context: Context): Promise<GoldRunSummary> {
   return (await uranus())(event, context);
 }
+
+// Each line logged during an invocation carries its request id and whether it was a cold start.
+export const handler = middy(invoke).use(lambdaLogging());

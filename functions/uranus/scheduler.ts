@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { UranusConfig } from "#shared/config/index.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
+import { logger, loggerOr } from "#shared/logging/index.ts";
 import type { BronzeFreshnessSource } from "./freshness.ts";
 import type { GoldModel } from "./models.ts";
 import { type GoldRunResult, runGold } from "./runner.ts";
@@ -13,6 +14,7 @@ export interface GoldScheduleOptions {
   /** Time between runs (from the function's schedule in serverless.yml). */
   everyMs: number;
   bronze?: BronzeFreshnessSource;
+  /** Instead of the `uranus gold` logger, each run's line to one function (tests). */
   say?: (line: string) => void;
 }
 
@@ -24,10 +26,13 @@ export interface GoldScheduleHandle {
   stop(): Promise<void>;
 }
 
+/** `uranus gold: 10/10 models, ...` in a terminal: the line `npm start` has always printed for a run. */
+const goldLog = logger("uranus").child("gold");
+
 /** Failed runs in a row after which gold counts as failing rather than degraded. */
 export const FAILING_AFTER = 3;
 
-/** One line about a run, for `npm start`'s console. */
+/** One line about a run, for `npm start`'s output. */
 export function describeRun(result: GoldRunResult, elapsedMs: number): string {
   const failed = result.models.filter((m) => m.outcome !== "success");
   const rows = result.models.reduce((sum, m) => sum + m.rows, 0);
@@ -42,7 +47,7 @@ export function describeRun(result: GoldRunResult, elapsedMs: number): string {
  * schedule rule does on AWS. A tick that comes while a run is still going is skipped, not queued.
  */
 export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHandle {
-  const say = options.say ?? ((line: string) => console.log(`  uranus ${line}`));
+  const log = loggerOr(options.say, goldLog);
   let last: { at: string; failed: string[]; error?: string } | undefined;
   let failuresInARow = 0;
   const record = (failed: string[], error?: string) => {
@@ -62,13 +67,14 @@ export function startGoldSchedule(options: GoldScheduleOptions): GoldScheduleHan
     })
       .then(
         (result) => {
-          record(result.models.filter((m) => m.outcome !== "success").map((m) => m.model));
-          say(describeRun(result, performance.now() - began));
+          const failed = result.models.filter((m) => m.outcome !== "success").map((m) => m.model);
+          record(failed);
+          log[failed.length > 0 ? "warn" : "info"](describeRun(result, performance.now() - began));
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
           record([], message);
-          say(`gold run failed: ${message}`);
+          log.error(`gold run failed: ${message}`);
         },
       )
       .finally(() => {

@@ -8,6 +8,7 @@ import middy from "@middy/core";
 import { z } from "zod";
 import { loadConfig } from "#shared/config/index.ts";
 import { lazyStart } from "#shared/lambda/lazy-start.ts";
+import { lambdaLogging, logger } from "#shared/logging/index.ts";
 import { openVenusRuntime } from "./runtime.ts";
 
 /**
@@ -17,6 +18,7 @@ import { openVenusRuntime } from "./runtime.ts";
  */
 
 const config = loadConfig();
+const venusLines = logger("venus");
 // A failed start (the broker unreachable at a cold start) is retried at the next invocation.
 const venusRuntime = lazyStart(() => openVenusRuntime(config));
 
@@ -109,7 +111,7 @@ export async function handleWebsocket(event: WebsocketEvent): Promise<WebsocketR
           await closeWithReply(event, reply);
         } catch (error) {
           // The management API failed: the reply still reaches the client as the route response.
-          console.error(`venus: cannot close connection ${connectionId}: ${(error as Error).message}`);
+          venusLines.error(`cannot close connection ${connectionId}: ${(error as Error).message}`);
           return { statusCode: 200, body: reply };
         }
         return { statusCode: 200 };
@@ -129,3 +131,5 @@ export const handler = middy<unknown, WebsocketResult>().handler(async (event) =
   }
   return handleWebsocket(parsed.data);
 });
+// Each line logged during an invocation carries its request id and whether it was a cold start.
+handler.use(lambdaLogging());

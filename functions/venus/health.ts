@@ -3,6 +3,7 @@ import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import { eventLogCheck, HealthModel, healthResponse, presentsApiKey } from "#shared/health/index.ts";
 import { lazyStart } from "#shared/lambda/lazy-start.ts";
+import { lambdaLogging } from "#shared/logging/index.ts";
 
 /**
  * `GET /health`: whether Venus can reach its event log, in the platform's health model (docs/operations.md).
@@ -43,6 +44,9 @@ export const handler = middy<
   }
   return { ...response, headers: { "content-type": "application/json" } };
 });
+
+// Each line logged during an invocation carries its request id and whether it was a cold start.
+handler.use(lambdaLogging());
 
 function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));

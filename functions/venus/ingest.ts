@@ -12,6 +12,7 @@ import {
   validateV1,
   validateV2,
 } from "#shared/events/index.ts";
+import { logger } from "#shared/logging/index.ts";
 import { AuthFailureLimiter } from "./auth-limiter.ts";
 import type { ConnectionState, ConnectionStore } from "./connection-store.ts";
 import { describeIssues, type EventResult, v1Replies, v2Ack, v2Error } from "./replies.ts";
@@ -60,6 +61,7 @@ export interface VenusOptions {
   apiKey: string;
   topics: { sessions: string; deadLetter: string };
   limits?: Partial<VenusLimits>;
+  /** Default: the `venus` logger. */
   logger?: VenusLogger;
   now?: () => number;
 }
@@ -184,7 +186,7 @@ export class Venus {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#limits = { ...DEFAULT_VENUS_LIMITS, ...options.limits };
-    this.#logger = options.logger ?? { warn: console.warn, error: console.error };
+    this.#logger = options.logger ?? logger("venus");
     this.#apiKeyDigest = keyDigest(options.apiKey);
     this.#authFailures = new AuthFailureLimiter({
       perMinute: this.#limits.authFailuresPerMinute,

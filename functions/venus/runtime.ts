@@ -5,8 +5,11 @@ import { EventLogError } from "#shared/errors.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
+import { logger } from "#shared/logging/index.ts";
 import { type ConnectionStore, DynamoConnectionStore, SqliteConnectionStore } from "./connection-store.ts";
 import { Venus } from "./ingest.ts";
+
+const venusLines = logger("venus");
 
 export interface VenusRuntime {
   venus: Venus;
@@ -24,7 +27,7 @@ export interface VenusRuntimeOptions {
    * Keep trying to prepare the topics in the background instead of failing the start (a long-running
    * process, `npm start`); appends are refused, and devices told to resend, until the topics are ready.
    */
-  retryTopics?: { backoff: { initialMs: number; maxMs: number }; say: (line: string) => void };
+  retryTopics?: { backoff: { initialMs: number; maxMs: number } };
   /** Remove connection rows left by an earlier process (only the data folder's owner may: `npm start`). */
   clearStaleConnections?: boolean;
 }
@@ -68,12 +71,12 @@ export async function openVenusRuntime(
   if (!shared?.retryTopics) {
     await log.ensureTopics(topics);
   } else {
-    const { backoff, say } = shared.retryTopics;
+    const { backoff } = shared.retryTopics;
     try {
       await log.ensureTopics(topics);
     } catch (error) {
       topicsError = (error as Error).message;
-      say(`venus: cannot prepare ${topics.map((t) => t.topic).join(", ")}: ${topicsError}; retrying`);
+      venusLines.warn(`cannot prepare ${topics.map((t) => t.topic).join(", ")}: ${topicsError}; retrying`);
       // Until the topics exist, an append must not create them with the broker's defaults: refuse it.
       venusLog = guardedLog(log, () => topicsError);
       retrying = (async () => {
@@ -86,7 +89,7 @@ export async function openVenusRuntime(
           try {
             await log.ensureTopics(topics);
             topicsError = undefined;
-            say("venus: topics ready; accepting events");
+            venusLines.info("topics ready; accepting events");
           } catch (retryError) {
             topicsError = (retryError as Error).message;
           }
@@ -97,8 +100,7 @@ export async function openVenusRuntime(
   const connections = await openConnectionStore(config);
   if (shared?.clearStaleConnections && connections instanceof SqliteConnectionStore) {
     const removed = connections.clearAll();
-    if (removed > 0)
-      shared.retryTopics?.say(`venus: removed ${removed} connection row(s) left by an earlier run`);
+    if (removed > 0) venusLines.info(`removed ${removed} connection row(s) left by an earlier run`);
   }
   const venus = new Venus({
     log: venusLog,

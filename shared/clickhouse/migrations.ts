@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { logger } from "#shared/logging/index.ts";
 import { MigrationError } from "./errors.ts";
 import { withLease } from "./lease.ts";
 
@@ -75,9 +76,9 @@ export async function readMigrations(directory: string): Promise<Migration[]> {
   return migrations;
 }
 
-/** Says on stderr that this process waits for another one's migration (a held or expiring lease). */
+/** Logs that this process waits for another one's migration (a held or expiring lease). */
 export const waitingForMigration = (scope: string) => (holder: string) =>
-  console.error(
+  logger("clickhouse").warn(
     `${scope} migrations: waiting for ${holder}, which holds the migration lease (it expires 60 s after its holder stops)`,
   );
 

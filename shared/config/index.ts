@@ -59,6 +59,12 @@ const icebergName = (fallback: string) =>
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/, "must be an Iceberg name (letters, digits, '_')")
     .default(fallback);
 
+/** Levels of LOG_LEVEL, most detailed first; each shows its own lines and those of the levels after it. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const logLevelSchema = z.enum(LOG_LEVELS, { error: "must be debug, info, warn or error" }).default("info");
+
 /**
  * The development API key: the original platform's default, so its devices work unchanged against
  * `npm start`. Documented keys never work in production (see {@link loadConfig}).
@@ -142,9 +148,7 @@ export const envSchema = z.object({
     .optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   AWS_ENDPOINT_URL: z.url({ error: "must be a URL such as http://localhost:4566" }).optional(),
-  LOG_LEVEL: z
-    .enum(["debug", "info", "warn", "error"], { error: "must be debug, info, warn or error" })
-    .default("info"),
+  LOG_LEVEL: logLevelSchema,
   CLICKHOUSE_URL: z
     .url({ error: "must be a URL such as http://localhost:8123 (leave unset for embedded chDB)" })
     .optional(),
@@ -344,10 +348,14 @@ export interface ClickHouseHttpConfig {
 }
 
 /** Formats zod issues as `NAME must ... (got "value")`, one per line. */
-function describeIssues(error: z.ZodError, env: Record<string, string | undefined>): string {
+function describeIssues(
+  error: z.ZodError,
+  env: Record<string, string | undefined>,
+  variable?: string,
+): string {
   return error.issues
     .map((issue) => {
-      const name = String(issue.path[0] ?? "environment");
+      const name = String(issue.path[0] ?? variable ?? "environment");
       const got = env[name];
       return `  ${name} ${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`;
     })
@@ -367,6 +375,21 @@ function kafkaSasl(e: Env): KafkaSasl | undefined {
     };
   }
   return { mechanism, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! };
+}
+
+/**
+ * LOG_LEVEL alone, for the logger (shared/logging), which every part uses before or without the rest of the
+ * configuration. Same rule and same error as {@link loadConfig}.
+ */
+export function loadLogLevel(env: Record<string, string | undefined> = process.env): LogLevel {
+  const value = env.LOG_LEVEL === "" ? undefined : env.LOG_LEVEL;
+  const parsed = logLevelSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid configuration:\n${describeIssues(parsed.error, { LOG_LEVEL: value }, "LOG_LEVEL")}`,
+    );
+  }
+  return parsed.data;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): PacketPulseConfig {

@@ -15,7 +15,7 @@ export function embeddedLogFile(config: PacketPulseConfig): string {
  */
 export async function openEventLog(config: PacketPulseConfig): Promise<EventLog> {
   if (config.eventLog.backend === "kafka") {
-    const { openKafkaEventLog } = await import("./kafka/index.ts");
+    const { openKafkaEventLog, kafkaLogLevelFor } = await import("./kafka/index.ts");
     let kafka = config.eventLog.kafka!;
     // SCRAM's user and password from MSK's secret, read at start-up (shared/config/parameters.ts).
     if (kafka.sasl && "secretParameter" in kafka.sasl) {
@@ -27,7 +27,7 @@ export async function openEventLog(config: PacketPulseConfig): Promise<EventLog>
       };
     }
     return openKafkaEventLog(kafka, {
-      logLevel: config.logLevel === "debug" ? "debug" : "error",
+      logLevel: kafkaLogLevelFor(config.logLevel),
     });
   }
   const { openSqliteEventLog } = await import("./sqlite/index.ts");

@@ -1,5 +1,6 @@
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
+import { lambdaLogging } from "#shared/logging/index.ts";
 import { decodeKafkaEvent, type InProcessKafkaEvent, type KafkaBatchResponse } from "./kafka-event.ts";
 import type { SessionsRecord } from "./sessions-record.ts";
 
@@ -44,18 +45,27 @@ const allRecordsDone = (): KafkaBatchResponse => ({ batchItemFailures: [] });
 export function sessionsHandler(
   processBatch: (records: readonly SessionsRecord[], context: Context) => Promise<unknown>,
 ): SessionsHandler {
-  const chain = middy<SessionsBatch, KafkaBatchResponse>()
-    .use(kafkaRecordsParser())
-    // The chain is called with what Lambda sends (the parser turns it into a SessionsBatch first).
-    .handler<unknown>(async (batch, context) => {
-      await processBatch(batch.records, context);
-      return allRecordsDone();
-    });
-  const lambda = (event: unknown, context: Context) => chain(event, context);
+  const chain = (onLambda: boolean) => {
+    const base = middy<SessionsBatch, KafkaBatchResponse>();
+    // On Lambda, each line logged during an invocation carries its request id and whether it was a cold start.
+    if (onLambda) base.use(lambdaLogging());
+    return (
+      base
+        .use(kafkaRecordsParser())
+        // The chain is called with what Lambda sends (the parser turns it into a SessionsBatch first).
+        .handler<unknown>(async (batch, context) => {
+          await processBatch(batch.records, context);
+          return allRecordsDone();
+        })
+    );
+  };
+  const lambdaChain = chain(true);
+  const inProcessChain = chain(false);
+  const lambda = (event: unknown, context: Context) => lambdaChain(event, context);
   return Object.assign(lambda, {
     inProcess: (event: InProcessKafkaEvent, context: Context) => {
       inProcessEvents.add(event);
-      return chain(event, context);
+      return inProcessChain(event, context);
     },
   });
 }

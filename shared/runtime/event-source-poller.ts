@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from "#shared/event-log/types.ts";
 import { partitionKey } from "#shared/lambda/sessions-record.ts";
+import type { Logger } from "#shared/logging/index.ts";
 import { EventSourceStopped, InvocationError } from "./errors.ts";
 import {
   buildInProcessKafkaEvent,
@@ -44,7 +45,8 @@ export interface PollerOptions {
   partitions: number;
   backoff: RetryBackoff;
   region: string;
-  say: (line: string) => void;
+  /** Where retries and discarded records are reported (the `runtime` logger). */
+  runtimeLog: Pick<Logger, "info" | "warn">;
 }
 
 export interface PollerCounters {
@@ -169,7 +171,7 @@ export class EventSourcePoller {
           const message = (error as Error).message;
           this.enter("retrying", `cannot prepare ${spec.topic}: ${message}`);
           const wait = this.backoffMs(failures);
-          this.options.say(
+          this.options.runtimeLog.warn(
             `${spec.functionName}: cannot prepare ${spec.topic}: ${message}; retrying in ${formatWait(wait)}`,
           );
           // Start-up does not wait for a log that is down: the poller counts as ready and keeps trying.
@@ -209,7 +211,7 @@ export class EventSourcePoller {
         this.counters.lastError = message;
         this.enter("retrying", `consumer stopped: ${message}`);
         const wait = this.backoffMs(failures);
-        this.options.say(
+        this.options.runtimeLog.warn(
           `${spec.functionName}: consumer stopped (${message}); restarting in ${formatWait(wait)}`,
         );
         this.markReady();
@@ -407,7 +409,7 @@ export class EventSourcePoller {
     const { spec, log } = this.options;
     if (!spec.onFailureTopic) {
       this.counters.recordsDiscarded += records.length;
-      this.options.say(
+      this.options.runtimeLog.warn(
         `${spec.functionName}: discarded ${records.length} record(s) of ${spec.topic} (${reason}: ${error}); no on-failure destination`,
       );
       return;

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { PacketPulseConfig } from "#shared/config/index.ts";
 import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
+import { logger, loggerOr } from "#shared/logging/index.ts";
 import { EventSourceConfigError } from "./errors.ts";
 import { EventSourcePoller, type PollerState, type RetryBackoff } from "./event-source-poller.ts";
 import { type HandlerSource, loadHandler } from "./handlers.ts";
@@ -41,6 +42,7 @@ export interface StartEventSourcesOptions {
   backoff?: Partial<RetryBackoff>;
   /** How often statistics are logged and written to the data folder (default 10 s; 0 turns it off). */
   statsIntervalMs?: number;
+  /** Instead of the `runtime` logger, every line of this runtime to one function (tests). */
   say?: (line: string) => void;
 }
 
@@ -71,7 +73,7 @@ export function runtimeStats(): RuntimeStats[] {
 export async function startEventSources(options: StartEventSourcesOptions): Promise<EventSourceRuntime> {
   const { config, log } = options;
   const root = options.root ?? process.cwd();
-  const say = options.say ?? ((line: string) => console.log(`[event-sources] ${line}`));
+  const runtimeLog = loggerOr(options.say, logger("runtime"));
   const service =
     options.serverlessConfig ?? loadServerlessFile(path.join(root, "serverless.yml"), { env: options.env });
   const specs = eventSourceSpecs(service, {
@@ -98,7 +100,7 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
         partitions: config.topics.partitions,
         backoff,
         region: config.aws.region,
-        say,
+        runtimeLog,
       }),
     );
   }
@@ -177,11 +179,11 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
       writeFileSync(`${statsFile}.tmp`, `${JSON.stringify(stats, null, 2)}\n`);
       renameSync(`${statsFile}.tmp`, statsFile);
     } catch (error) {
-      say(`cannot write ${statsFile}: ${(error as Error).message}`);
+      runtimeLog.warn(`cannot write ${statsFile}: ${(error as Error).message}`);
     }
     if (logLine) {
       for (const s of stats.eventSources) {
-        say(
+        runtimeLog.info(
           `${s.functionName} ← ${s.topic}: lag ${s.lag ?? "?"}, ${s.recordsPerSecond} records/s, ${s.recordsProcessed} processed, ${s.failedInvocations} failed invocations, ${s.recordsSentToDestination} to destination`,
         );
       }
@@ -196,7 +198,7 @@ export async function startEventSources(options: StartEventSourcesOptions): Prom
   timer?.unref();
 
   if (pollers.length > 0) {
-    say(
+    runtimeLog.info(
       `started ${pollers.map((p) => `${p.spec.functionName} (${p.spec.kind}: ${p.spec.topic}, group ${p.spec.consumerGroupId})`).join(", ")}`,
     );
   }

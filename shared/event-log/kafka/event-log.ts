@@ -28,7 +28,7 @@ import { createKafkaLogCreator, type KafkaLogLevelName, type KafkaLogSink } from
 export interface KafkaEventLogOptions {
   /** kafkajs's own log output; default "error" (with retried connection noise demoted to warn). */
   logLevel?: KafkaLogLevelName;
-  /** Where kafkajs's log lines go; default one line each on stderr. */
+  /** Where kafkajs's log lines go; default the platform's logger (component `kafkajs`). */
   logSink?: KafkaLogSink;
   /**
    * How long an append keeps retrying while the brokers are unreachable or not acknowledging, before it

@@ -4,7 +4,7 @@ import { KafkaEventLog, type KafkaEventLogOptions } from "./event-log.ts";
 
 export { KafkaEventLog, type KafkaEventLogOptions } from "./event-log.ts";
 export type { GroupCommitStats } from "./group-commit.ts";
-export type { KafkaLogLevelName, KafkaLogLine, KafkaLogSink } from "./logger.ts";
+export { type KafkaLogLevelName, type KafkaLogLine, type KafkaLogSink, kafkaLogLevelFor } from "./logger.ts";
 
 /**
  * Opens the Kafka backend of the event log. Nothing connects until first use: `health()` reports an

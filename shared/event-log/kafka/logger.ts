@@ -1,4 +1,6 @@
 import { logLevel as KafkaLogLevel, type LogEntry, type logCreator } from "kafkajs";
+import type { LogLevel } from "#shared/config/index.ts";
+import { logger } from "#shared/logging/index.ts";
 
 /** How much of kafkajs's own logging to let through. */
 export type KafkaLogLevelName = "nothing" | "error" | "warn" | "info" | "debug";
@@ -28,18 +30,23 @@ const NAMES = new Map<KafkaLogLevel, KafkaLogLine["level"]>([
   [KafkaLogLevel.DEBUG, "debug"],
 ]);
 
-/** One line on stderr: `[kafkajs] ERROR Producer: message {"broker":"..."}`. */
-export const stderrSink: KafkaLogSink = (line) => {
-  const extra = Object.keys(line.extra).length > 0 ? ` ${safeJson(line.extra)}` : "";
-  process.stderr.write(`[kafkajs] ${line.level.toUpperCase()} ${line.namespace}: ${line.message}${extra}\n`);
+const kafkajsLog = logger("kafkajs");
+
+/**
+ * kafkajs's lines through the platform's logger (component `kafkajs`, its namespace first in the message):
+ * JSON on Lambda, `kafkajs: Producer: message {"broker":"..."}` in a terminal.
+ */
+export const loggerSink: KafkaLogSink = (line) => {
+  const extra = Object.keys(line.extra).length > 0 ? line.extra : undefined;
+  kafkajsLog[line.level](`${line.namespace}: ${line.message}`, extra);
 };
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return "[unserializable]";
-  }
+/**
+ * How much of kafkajs to let through at a LOG_LEVEL: all of it at debug; otherwise its errors only, since
+ * its warnings and information are about connections it retries and groups it rejoins by itself.
+ */
+export function kafkaLogLevelFor(level: LogLevel): KafkaLogLevelName {
+  return level === "debug" ? "debug" : "error";
 }
 
 /**
@@ -60,7 +67,7 @@ function isRetriedNoise(entry: LogEntry): boolean {
 /** A kafkajs `logCreator` that filters at `level` (default error) and hands lines to `sink`. */
 export function createKafkaLogCreator(
   level: KafkaLogLevelName = "error",
-  sink: KafkaLogSink = stderrSink,
+  sink: KafkaLogSink = loggerSink,
 ): { logLevel: KafkaLogLevel; logCreator: logCreator } {
   const threshold = LEVELS[level];
   const logCreator: logCreator = () => (entry: LogEntry) => {

@@ -13,12 +13,15 @@ import type {
   LogRecordInput,
   TopicSpec,
 } from "#shared/event-log/types.ts";
+import { logger } from "#shared/logging/index.ts";
 import { AppendSignal } from "./append-signal.ts";
 import { encodeHeaders } from "./headers.ts";
 import { checkLogFile } from "./integrity.ts";
 import { type AppendRequest, type EncodedRecord, LogStore, type TopicMeta } from "./log-store.ts";
 import { prepareDatabase } from "./schema.ts";
 import { SqliteConsumer } from "./sqlite-consumer.ts";
+
+const log = logger("event-log");
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /** Records per write transaction when many appends queue up; keeps one commit from stalling the loop. */
@@ -41,10 +44,10 @@ const optionsSchema = z.object({
   busyTimeoutMs: z.number().int().min(0).default(5_000),
   /** Longest time the start-up integrity check (SQLite quick_check) may take before it is abandoned. */
   checkTimeoutMs: z.number().int().min(0).default(10_000),
-  /** Where a failed append is reported (default: standard error). */
+  /** Where a failed append is reported (default: the `event-log` logger). */
   onAppendError: z
     .custom<(line: string) => void>((value) => typeof value === "function")
-    .default(() => (line: string) => console.error(line)),
+    .default(() => (line: string) => log.error(line)),
   /** Wall clock for append times, retention and leases; tests move it forward. */
   clock: z.custom<() => number>((value) => typeof value === "function").default(() => Date.now),
 });
@@ -358,7 +361,7 @@ export async function openSqliteEventLog(options: SqliteEventLogOptions): Promis
   if (typeof options.file === "string" && options.file.length > 0) {
     const check = await checkLogFile(path.resolve(options.file), options.checkTimeoutMs ?? 10_000);
     if (check.outcome === "timed-out") {
-      (options.onAppendError ?? console.error)(
+      (options.onAppendError ?? ((line: string) => log.warn(line)))(
         `event log: the integrity check of ${options.file} did not finish within ${check.ms} ms; starting without it`,
       );
     }
