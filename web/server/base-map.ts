@@ -1,3 +1,8 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { Geometry } from "geojson";
+import { feature, mesh } from "topojson-client";
+import type { GeometryCollection, Topology } from "topojson-specification";
 import { CITIES } from "../../mars/cities/index.ts";
 
 /**
@@ -42,4 +47,70 @@ export function baseMap(): { type: "FeatureCollection"; features: Feature[] } {
   }
   cached = { type: "FeatureCollection", features };
   return cached;
+}
+
+/**
+ * The world outline under the road networks: land and country borders from Natural Earth 1:50m
+ * (`world-atlas`, through `topojson-client`), shipped in the npm package and served by Mercury, so a map
+ * zoomed out or away from the simulator's cities still shows coasts and borders with no internet.
+ */
+export interface WorldMap {
+  type: "FeatureCollection";
+  features: {
+    type: "Feature";
+    properties: { kind: "land" | "border" };
+    geometry: Geometry;
+  }[];
+}
+
+let world: WorldMap | undefined;
+
+export function worldMap(): WorldMap {
+  if (world) return world;
+  const require = createRequire(import.meta.url);
+  const topology = JSON.parse(
+    readFileSync(require.resolve("world-atlas/countries-50m.json"), "utf8"),
+  ) as Topology<{
+    countries: GeometryCollection;
+    land: GeometryCollection;
+  }>;
+  const land = feature(topology, topology.objects.land);
+  // Borders between two countries only: coasts are the land's edge, drawn from the land polygons.
+  const borders = mesh(topology, topology.objects.countries, (a, b) => a !== b);
+  world = {
+    type: "FeatureCollection",
+    features: [
+      ...land.features.map((f) => ({
+        type: "Feature" as const,
+        properties: { kind: "land" as const },
+        geometry: rounded(f.geometry),
+      })),
+      { type: "Feature", properties: { kind: "border" }, geometry: rounded(borders) },
+    ],
+  };
+  return world;
+}
+
+/** Coordinates to 4 decimals (about 10 m, far finer than the 1:50m source): a smaller response. */
+function rounded<G extends Geometry>(geometry: G): G {
+  const round = (value: unknown): unknown =>
+    typeof value === "number"
+      ? Math.round(value * 1e4) / 1e4
+      : Array.isArray(value)
+        ? value.map(round)
+        : value;
+  return { ...geometry, ...("coordinates" in geometry ? { coordinates: round(geometry.coordinates) } : {}) };
+}
+
+/** What the browser's map draws on: the offline base map, or Mapbox's with the public token. */
+export type BaseMapSettings =
+  | { provider: "offline" }
+  | { provider: "mapbox"; accessToken: string; style: string };
+
+export const MAPBOX_STYLE = "mapbox://styles/mapbox/light-v11";
+
+export function baseMapSettings(mapboxAccessToken: string | undefined): BaseMapSettings {
+  return mapboxAccessToken
+    ? { provider: "mapbox", accessToken: mapboxAccessToken, style: MAPBOX_STYLE }
+    : { provider: "offline" };
 }

@@ -1,4 +1,5 @@
 import type { Auth, LoginRateLimiter } from "./auth.ts";
+import type { BaseMapSettings, WorldMap } from "./base-map.ts";
 import type { MercuryConfig } from "./config.ts";
 import type { MercuryData } from "./data.ts";
 import type { LiveHub } from "./live.ts";
@@ -16,4 +17,8 @@ export interface MercuryContext {
   /** Present where Mercury runs in the platform's process (npm start): the event log's figures. */
   pipeline?: PipelineProbe;
   baseMap: () => unknown;
+  /** The world outline under the roads (offline base map). */
+  worldMap?: () => WorldMap;
+  /** Offline unless MAPBOX_ACCESS_TOKEN is set. */
+  baseMapSettings?: BaseMapSettings;
 }

@@ -8,7 +8,7 @@ import type { ServerBuild } from "@remix-run/node";
 import express from "express";
 import type { EventLog } from "../../shared/event-log/types.ts";
 import { Auth, LoginRateLimiter } from "./auth.ts";
-import { baseMap } from "./base-map.ts";
+import { baseMap, baseMapSettings, worldMap } from "./base-map.ts";
 import { DEVELOPMENT_ADMIN, loadMercuryConfig, type MercuryConfig } from "./config.ts";
 import type { MercuryContext } from "./context.ts";
 import { type ClickHouseEndpoint, MercuryData, openReader } from "./data.ts";
@@ -82,6 +82,8 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
     live,
     pipeline,
     baseMap,
+    worldMap,
+    baseMapSettings: baseMapSettings(config.mapboxAccessToken),
   };
 
   const app = express();
