@@ -109,7 +109,7 @@ export class BronzeReader {
         };
       }
       snapshotId = String(current["snapshot-id"]);
-      const key = `${snapshotId}/${sessionId}`;
+      const key = `${snapshotId}/${sessionId}/${options.days?.from ?? ""}/${options.days?.to ?? ""}`;
       const cached = this.cache.get(key);
       events = cached ?? (await this.readSession(table, sessionId, options.days));
       if (!cached) {
