@@ -262,12 +262,14 @@ export class MercuryData {
          FROM uranus_model_status ORDER BY model`,
       ),
       this.rows<UranusRun>(
-        `SELECT run_id, any(mode) AS mode, min(started_at) AS started_at,
-                toUInt64(dateDiff('millisecond', min(started_at), max(started_at + toIntervalMillisecond(duration_ms)))) AS duration_ms,
-                count() AS models, sum(rows_written) AS rows_written,
+        // Aliases differ from the columns: an alias named like a column would put an aggregate inside another.
+        `SELECT run_id, any(mode) AS run_mode, min(started_at) AS run_started_at,
+                toUInt64(dateDiff('millisecond', run_started_at,
+                                  max(started_at + toIntervalMillisecond(duration_ms)))) AS run_duration_ms,
+                count() AS models, sum(rows_written) AS run_rows_written,
                 countIf(outcome = 'failed') AS failed, countIf(outcome = 'skipped') AS skipped,
                 arrayStringConcat(groupArrayIf(concat(model, ': ', error), error != ''), '; ') AS errors
-         FROM uranus_runs GROUP BY run_id ORDER BY started_at DESC, run_id LIMIT {runs:UInt32}`,
+         FROM uranus_runs GROUP BY run_id ORDER BY run_started_at DESC, run_id LIMIT {runs:UInt32}`,
         { runs },
       ),
     ]);
@@ -460,11 +462,11 @@ export interface ModelStatus {
 
 export interface UranusRun {
   run_id: string;
-  mode: string;
-  started_at: string;
-  duration_ms: number;
+  run_mode: string;
+  run_started_at: string;
+  run_duration_ms: number;
   models: number;
-  rows_written: number;
+  run_rows_written: number;
   failed: number;
   skipped: number;
   errors: string;

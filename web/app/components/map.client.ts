@@ -15,7 +15,7 @@ export const ATHENS: [number, number] = [23.7275, 37.9838];
 
 /** The offline style's colours; the browser tests count pixels of these. */
 export const OFFLINE_COLOURS = {
-  sea: "#d9e4ee",
+  sea: "#cfdeea",
   land: "#eef1f4",
   coast: "#8fa3b8",
   border: "#a7b4c4",

@@ -157,12 +157,12 @@ export function ModelRunsCard({
                 {runs.recent.map((r) => (
                   <tr key={r.run_id} data-testid="run-row" title={r.errors || undefined}>
                     <td>
-                      <LocalTime iso={r.started_at} />
+                      <LocalTime iso={r.run_started_at} />
                     </td>
-                    <td>{r.mode}</td>
-                    <td>{duration(r.duration_ms)}</td>
+                    <td>{r.run_mode}</td>
+                    <td>{duration(r.run_duration_ms)}</td>
                     <td>{r.models}</td>
-                    <td>{fmt.int(r.rows_written)}</td>
+                    <td>{fmt.int(r.run_rows_written)}</td>
                     <td>
                       {r.failed} / {r.skipped}
                       {r.errors ? <div className="kpi-trend mono">{r.errors}</div> : null}
