@@ -280,13 +280,33 @@ describe("Mercury in a browser", () => {
     })()`);
     await waitForMapIdle(page);
     // The offline style's colours (web/app/components/map.client.ts).
-    const pixels = await pixelClasses(page, { land: "#eef1f4", sea: "#cfdeea" });
+    const places: Record<string, [number, number]> = {
+      Madrid: [-3.7, 40.42],
+      Paris: [2.35, 48.86],
+      Berlin: [13.4, 52.52],
+      Kyiv: [30.52, 50.45],
+      "the Atlantic": [-20, 45],
+      "the Ionian Sea": [18, 36],
+      "the Black Sea": [34, 43.3],
+    };
+    const pixels = await pixelClasses(page, { land: "#eef1f4", sea: "#cfdeea" }, Object.values(places));
 
-    // Assess: both land and sea fill a good part of the view, and coasts and borders are drawn between them.
+    // Assess: land and sea fill a good part of the view, coasts and borders are drawn between them, and each
+    // place is where it belongs (a polygon drawn wrong on a flat map floods land with sea or the reverse).
+    const { counts } = pixels;
     expect(provider).toBe("offline");
-    expect(pixels.land / pixels.total).toBeGreaterThan(0.2);
-    expect(pixels.sea / pixels.total).toBeGreaterThan(0.1);
-    expect(pixels.other / pixels.total).toBeGreaterThan(0.01);
+    expect(counts.land / counts.total).toBeGreaterThan(0.2);
+    expect(counts.sea / counts.total).toBeGreaterThan(0.1);
+    expect(counts.other / counts.total).toBeGreaterThan(0.01);
+    expect(Object.fromEntries(Object.keys(places).map((name, i) => [name, pixels.at[i]]))).toEqual({
+      Madrid: "land",
+      Paris: "land",
+      Berlin: "land",
+      Kyiv: "land",
+      "the Atlantic": "sea",
+      "the Ionian Sea": "sea",
+      "the Black Sea": "sea",
+    });
   });
 
   it("uses mapbox-gl with Mapbox's style and the public token when the server has MAPBOX_ACCESS_TOKEN", async () => {

@@ -83,12 +83,65 @@ export function worldMap(): WorldMap {
       ...land.features.map((f) => ({
         type: "Feature" as const,
         properties: { kind: "land" as const },
-        geometry: rounded(f.geometry),
+        geometry: rounded(planar(f.geometry)),
       })),
       { type: "Feature", properties: { kind: "border" }, geometry: rounded(borders) },
     ],
   };
   return world;
+}
+
+type Ring = [number, number][];
+
+/**
+ * Natural Earth's land is drawn on a sphere (d3-geo); a flat map needs two fixes, or its triangulation fills
+ * the sea with land-coloured wedges: a ring that crosses the antimeridian and comes back (Chukotka, Fiji)
+ * is made continuous (longitudes beyond ±180, which the map wraps), and a ring around the pole (Antarctica)
+ * is closed along the map's bottom edge, as a polygon of its own.
+ */
+function planar(geometry: Geometry): Geometry {
+  const polygons =
+    geometry.type === "Polygon"
+      ? [geometry.coordinates as Ring[]]
+      : geometry.type === "MultiPolygon"
+        ? (geometry.coordinates as Ring[][])
+        : undefined;
+  if (!polygons) return geometry;
+  const out: Ring[][] = [];
+  for (const rings of polygons) {
+    const kept: Ring[] = [];
+    for (const ring of rings) {
+      const crossings = ring.filter((p, i) => i > 0 && Math.abs(p[0] - ring[i - 1]![0]) > 180).length;
+      if (crossings % 2 === 1) out.push([aroundThePole(ring)]);
+      else kept.push(crossings > 0 ? continuous(ring) : ring);
+    }
+    if (kept.length > 0) out.push(kept);
+  }
+  return { type: "MultiPolygon", coordinates: out };
+}
+
+function continuous(ring: Ring): Ring {
+  let shift = 0;
+  const unwrapped = ring.map((p, i): [number, number] => {
+    if (i > 0) {
+      const step = p[0] - ring[i - 1]![0];
+      if (step > 180) shift -= 360;
+      else if (step < -180) shift += 360;
+    }
+    return [p[0] + shift, p[1]];
+  });
+  const mean = unwrapped.reduce((sum, p) => sum + p[0], 0) / unwrapped.length;
+  const back = mean > 180 ? -360 : mean < -180 ? 360 : 0;
+  return back === 0 ? unwrapped : unwrapped.map(([lon, lat]) => [lon + back, lat]);
+}
+
+function aroundThePole(ring: Ring): Ring {
+  const at = ring.findIndex((p, i) => i > 0 && Math.abs(p[0] - ring[i - 1]![0]) > 180);
+  const open = [...ring.slice(at), ...ring.slice(1, at)];
+  const first = open[0]!;
+  const last = open.at(-1)!;
+  const pole = first[1] < 0 ? -89.9 : 89.9;
+  return [...open, [last[0], pole], [first[0], pole], first];
 }
 
 /** Coordinates to 4 decimals (about 10 m, far finer than the 1:50m source): a smaller response. */
