@@ -268,7 +268,7 @@ describe("Mercury in a browser", () => {
   });
 
   it("draws the world outline where the simulator has no roads: land, sea, coasts and borders", async () => {
-    // Prepare: the live map, then Europe at zoom 3, far outside the simulator's cities.
+    // Prepare: the live map, then Europe at zoom 3.2, far outside the simulator's cities.
     await page.goto(`${platform.mercuryUrl}/map`);
     await waitForMapIdle(page);
     const provider = await page.getAttribute('[data-testid="map"]', "data-base-map");
@@ -276,12 +276,16 @@ describe("Mercury in a browser", () => {
     // Act
     await page.evaluate(`(() => {
       document.querySelector('[data-testid="map"]').dataset.idle = "false";
-      window.mercuryMap.jumpTo({ center: [12, 48], zoom: 3 });
+      window.mercuryMap.jumpTo({ center: [15, 45], zoom: 3.2 });
     })()`);
     await waitForMapIdle(page);
     // The offline style's colours (web/app/components/map.client.ts).
     const places: Record<string, [number, number]> = {
       Madrid: [-3.7, 40.42],
+      Bilbao: [-2.93, 43.26],
+      Bordeaux: [-0.58, 44.84],
+      Nantes: [-1.55, 47.22],
+      Hamburg: [10, 53.55],
       Paris: [2.35, 48.86],
       Berlin: [13.4, 52.52],
       Kyiv: [30.52, 50.45],
@@ -292,7 +296,8 @@ describe("Mercury in a browser", () => {
     const pixels = await pixelClasses(page, { land: "#eef1f4", sea: "#cfdeea" }, Object.values(places));
 
     // Assess: land and sea fill a good part of the view, coasts and borders are drawn between them, and each
-    // place is where it belongs (a polygon drawn wrong on a flat map floods land with sea or the reverse).
+    // place is where it belongs (Natural Earth's antimeridian rings drawn as they come left sea-coloured
+    // wedges over Bilbao, Bordeaux and Nantes, which this catches).
     const { counts } = pixels;
     expect(provider).toBe("offline");
     expect(counts.land / counts.total).toBeGreaterThan(0.2);
@@ -300,6 +305,10 @@ describe("Mercury in a browser", () => {
     expect(counts.other / counts.total).toBeGreaterThan(0.01);
     expect(Object.fromEntries(Object.keys(places).map((name, i) => [name, pixels.at[i]]))).toEqual({
       Madrid: "land",
+      Bilbao: "land",
+      Bordeaux: "land",
+      Nantes: "land",
+      Hamburg: "land",
       Paris: "land",
       Berlin: "land",
       Kyiv: "land",
