@@ -1,12 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CHROMIUM,
   drawnPixels,
+  FIXTURE,
   launchBrowser,
   liveCourier,
+  pixelClasses,
   query,
   ROOT,
   type RunningPlatform,
@@ -263,5 +265,178 @@ describe("Mercury in a browser", () => {
     // Assess
     expect(response.status).toBe(403);
     expect(await response.text()).toBe("Cross-site request refused");
+  });
+
+  it("draws the world outline where the simulator has no roads: land, sea, coasts and borders", async () => {
+    // Prepare: the live map, then Europe at zoom 3.2, far outside the simulator's cities.
+    await page.goto(`${platform.mercuryUrl}/map`);
+    await waitForMapIdle(page);
+    const provider = await page.getAttribute('[data-testid="map"]', "data-base-map");
+
+    // Act
+    await page.evaluate(`(() => {
+      document.querySelector('[data-testid="map"]').dataset.idle = "false";
+      window.mercuryMap.jumpTo({ center: [15, 45], zoom: 3.2 });
+    })()`);
+    await waitForMapIdle(page);
+    // The offline style's colours (web/app/components/map.client.ts).
+    const places: Record<string, [number, number]> = {
+      Madrid: [-3.7, 40.42],
+      Bilbao: [-2.93, 43.26],
+      Bordeaux: [-0.58, 44.84],
+      Nantes: [-1.55, 47.22],
+      Hamburg: [10, 53.55],
+      Paris: [2.35, 48.86],
+      Berlin: [13.4, 52.52],
+      Kyiv: [30.52, 50.45],
+      "the Atlantic": [-20, 45],
+      "the Ionian Sea": [18, 36],
+      "the Black Sea": [34, 43.3],
+    };
+    const pixels = await pixelClasses(page, { land: "#eef1f4", sea: "#cfdeea" }, Object.values(places));
+
+    // Assess: land and sea fill a good part of the view, coasts and borders are drawn between them, and each
+    // place is where it belongs (Natural Earth's antimeridian rings drawn as they come left sea-coloured
+    // wedges over Bilbao, Bordeaux and Nantes, which this catches).
+    const { counts } = pixels;
+    expect(provider).toBe("offline");
+    expect(counts.land / counts.total).toBeGreaterThan(0.2);
+    expect(counts.sea / counts.total).toBeGreaterThan(0.1);
+    expect(counts.other / counts.total).toBeGreaterThan(0.01);
+    expect(Object.fromEntries(Object.keys(places).map((name, i) => [name, pixels.at[i]]))).toEqual({
+      Madrid: "land",
+      Bilbao: "land",
+      Bordeaux: "land",
+      Nantes: "land",
+      Hamburg: "land",
+      Paris: "land",
+      Berlin: "land",
+      Kyiv: "land",
+      "the Atlantic": "sea",
+      "the Ionian Sea": "sea",
+      "the Black Sea": "sea",
+    });
+  });
+
+  it("uses mapbox-gl with Mapbox's style and the public token when the server has MAPBOX_ACCESS_TOKEN", async () => {
+    // Prepare: the server's answer as with a token set (the server side is test/unit/web/base-map-and-health.test.ts).
+    // There is no internet here, so Mapbox's style cannot load: its requests are recorded and aborted.
+    const context = await browser.newContext();
+    const mapbox = await context.newPage();
+    await signIn(mapbox, platform.mercuryUrl);
+    const asked: string[] = [];
+    await mapbox.route("**/api/map-style", (route) =>
+      route.fulfill({
+        json: {
+          provider: "mapbox",
+          accessToken: "pk.e2e-public-token",
+          style: "mapbox://styles/mapbox/light-v11",
+        },
+      }),
+    );
+    await mapbox.route(/^https:\/\/([a-z]+\.)?(mapbox\.com|tiles\.mapbox\.com)\//, (route) => {
+      asked.push(route.request().url());
+      return route.abort();
+    });
+
+    // Act
+    await mapbox.goto(`${platform.mercuryUrl}/map`);
+    await mapbox.waitForSelector('[data-testid="map"][data-base-map="mapbox"]');
+
+    // Assess: the map asked Mapbox for its light style with the public token.
+    await expect
+      .poll(() => asked.find((url) => url.includes("/styles/v1/mapbox/light-v11")), { timeout: 15_000 })
+      .toContain("access_token=pk.e2e-public-token");
+    await context.close();
+  });
+
+  it("shows a session's raw events from bronze, oldest first, payloads as the fixture has them", async () => {
+    // Prepare: the fixture's lines of a completed session (replay appends each line as it is).
+    const sessionId = await query(
+      platform,
+      "SELECT session_id FROM session_summary WHERE status = 'completed' ORDER BY start_time LIMIT 1",
+    );
+    const lines = readFileSync(FIXTURE, "utf8")
+      .split("\n")
+      .filter((line) => line.includes(sessionId));
+
+    // Act: Neptune commits every few seconds; the page says so until it has.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${platform.mercuryUrl}/sessions/${sessionId}`);
+          await page.waitForSelector('[data-testid="raw-events-total"], [data-testid="raw-events-empty"]');
+          return page.locator('[data-testid="raw-events-total"]').count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(1);
+    const total = await page.textContent('[data-testid="raw-events-total"]');
+    const firstPage = await page.locator('[data-testid="raw-event-payload"]').allTextContents();
+    const pager = await page.textContent('[data-testid="raw-events-page"]');
+    await page.click('button:text-is("newer →")');
+    await expect.poll(() => page.textContent('[data-testid="raw-events-page"]')).toContain("page 2 of");
+    const secondPage = await page.locator('[data-testid="raw-event-payload"]').allTextContents();
+
+    // Assess
+    expect(lines.length).toBeGreaterThan(25);
+    expect(total).toContain(`${lines.length} events`);
+    expect(pager).toBe(`page 1 of ${Math.ceil(lines.length / 25)}`);
+    expect([...firstPage, ...secondPage]).toEqual(lines.slice(0, firstPage.length + secondPage.length));
+  });
+
+  it("shows each component's health and Uranus's last runs as the platform holds them", async () => {
+    // Prepare: the health model as Venus serves it with the API key.
+    const healthUrl = `${platform.venusUrl.replace(/^ws/, "http").replace(/\/[^/:]*$/, "")}/health`;
+
+    // Act, Assess: Uranus runs every minute, so the page and the store are read until they agree.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${platform.mercuryUrl}/pipeline`);
+          const shown = await page
+            .locator('[data-testid="model-runs"] tbody tr')
+            .evaluateAll((rows) =>
+              rows.map((row) =>
+                [
+                  row.querySelector("th")?.textContent,
+                  row.querySelector('[data-testid="model-duration"]')?.textContent,
+                  row.querySelector('[data-testid="model-rows"]')?.textContent,
+                  row.querySelector('[data-testid="model-outcome"]')?.textContent,
+                ].join("|"),
+              ),
+            );
+          const stored = (
+            await query(
+              platform,
+              "SELECT model, last_duration_ms, last_rows, last_outcome FROM uranus_model_status ORDER BY model",
+            )
+          )
+            .split("\n")
+            .map((line) => {
+              const [model, ms, rows, outcome] = line.split("\t");
+              const duration =
+                Number(ms) < 10_000
+                  ? `${Number(ms).toLocaleString("en-US")} ms`
+                  : `${(Number(ms) / 1000).toFixed(1)} s`;
+              return [model, duration, Number(rows).toLocaleString("en-US"), outcome].join("|");
+            });
+          return { shown, stored };
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toSatisfy(
+        ({ shown, stored }: { shown: string[]; stored: string[] }) =>
+          shown.length > 5 && JSON.stringify(shown) === JSON.stringify(stored),
+      );
+    const health = (await (
+      await fetch(healthUrl, { headers: { "x-api-key": "mars-secret-key" } })
+    ).json()) as { components: { component: string; status: string }[] };
+    const components = await page
+      .locator('[data-testid="health"] tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.querySelector("th")?.textContent));
+    expect(health.components.length).toBeGreaterThan(3);
+    expect(components).toEqual(health.components.map((c) => c.component));
+    expect(await page.locator('[data-testid="recent-runs"] tbody tr').count()).toBeGreaterThan(0);
   });
 });

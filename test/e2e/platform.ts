@@ -198,6 +198,54 @@ export async function drawnPixels(page: Page): Promise<{ drawn: number; total: n
   })()`);
 }
 
+/**
+ * How many pixels of the map's canvas are near each of `colours` (hex, within 24 of the RGB sum), and how
+ * many near none of them ("other": lines, labels, their anti-aliased edges); and, for each of `places`
+ * (lon, lat), the colour most of the 5×5 pixels around it are near.
+ */
+export async function pixelClasses<Colour extends string>(
+  page: Page,
+  colours: Record<Colour, string>,
+  places: [number, number][] = [],
+): Promise<{ counts: Record<Colour | "other" | "total", number>; at: (Colour | "other")[] }> {
+  const png = await page.locator('[data-testid="map"] canvas').first().screenshot();
+  const rgb = Object.entries<string>(colours).map(([name, hex]) => [
+    name,
+    [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)),
+  ]);
+  return page.evaluate(`(async () => {
+    const colours = ${JSON.stringify(rgb)};
+    const image = new Image();
+    image.src = "data:image/png;base64,${png.toString("base64")}";
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0);
+    const { data } = context.getImageData(0, 0, image.width, image.height);
+    const classOf = (i) =>
+      colours.find(([, c]) =>
+        Math.abs(data[i] - c[0]) + Math.abs(data[i + 1] - c[1]) + Math.abs(data[i + 2] - c[2]) <= 24,
+      )?.[0] ?? "other";
+    const counts = { other: 0, total: data.length / 4 };
+    for (const [name] of colours) counts[name] = 0;
+    for (let i = 0; i < data.length; i += 4) counts[classOf(i)]++;
+    const at = ${JSON.stringify(places)}.map((place) => {
+      const { x, y } = window.mercuryMap.project(place);
+      const votes = {};
+      for (let dx = -2; dx <= 2; dx++) {
+        for (let dy = -2; dy <= 2; dy++) {
+          const name = classOf((Math.round(y + dy) * image.width + Math.round(x + dx)) * 4);
+          votes[name] = (votes[name] ?? 0) + 1;
+        }
+      }
+      return Object.entries(votes).sort((a, b) => b[1] - a[1])[0][0];
+    });
+    return { counts, at };
+  })()`);
+}
+
 /** Sends v2 events to Venus over its WebSocket and resolves with the ack. */
 export async function sendEvents(
   venusUrl: string,

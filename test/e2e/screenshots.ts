@@ -20,6 +20,7 @@ const PAGES = [
   { name: "login", path: "/login", signedIn: false },
   { name: "overview", path: "/overview" },
   { name: "map", path: "/map", map: true },
+  { name: "map-world", path: "/map", map: true, world: true },
   { name: "sessions", path: "/sessions" },
   { name: "session-detail", path: "SESSION", map: true },
   { name: "fleet", path: "/fleet" },
@@ -68,6 +69,17 @@ async function main(): Promise<void> {
         }
         if (target.map) await waitForMapIdle(page);
         else await page.waitForTimeout(500);
+        if (target.world) {
+          // The offline base map outside the simulator's cities: the world outline.
+          await page.evaluate(`(() => {
+            document.querySelector('[data-testid="map"]').dataset.idle = "false";
+            window.mercuryMap.jumpTo({ center: [15, 45], zoom: 3.2 });
+          })()`);
+          await waitForMapIdle(page);
+        }
+        if (target.name === "session-detail") {
+          await page.waitForSelector('[data-testid="raw-events-total"], [data-testid="raw-events-empty"]');
+        }
       }
       const file = path.join(out, `${target.name}.png`);
       await page.screenshot({ path: file, fullPage: true });

@@ -18,6 +18,11 @@ const envSchema = z.object({
     .min(1)
     .max(24 * 30)
     .default(12),
+  // Sent to every browser: only a public token (pk.…), never a secret one (sk.…).
+  MAPBOX_ACCESS_TOKEN: z
+    .string()
+    .startsWith("pk.", { error: "must be a public Mapbox token (pk.…): it is sent to every browser" })
+    .optional(),
 });
 
 export interface MercuryConfig {
@@ -29,6 +34,8 @@ export interface MercuryConfig {
   secretIsDefault: boolean;
   sessionHours: number;
   usersFile: string;
+  /** Mapbox's public token (pk.…): the maps draw Mapbox's base map with it; offline without. */
+  mapboxAccessToken?: string;
 }
 
 export class MercuryConfigError extends Error {
@@ -57,5 +64,6 @@ export function loadMercuryConfig(env: Record<string, string | undefined> = proc
     secretIsDefault: e.MERCURY_SECRET === undefined,
     sessionHours: e.MERCURY_SESSION_HOURS,
     usersFile: path.join(path.resolve(e.PACKETPULSE_DATA_DIR), "mercury-users.sqlite"),
+    ...(e.MAPBOX_ACCESS_TOKEN ? { mapboxAccessToken: e.MAPBOX_ACCESS_TOKEN } : {}),
   };
 }

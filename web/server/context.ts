@@ -1,6 +1,9 @@
 import type { Auth, LoginRateLimiter } from "./auth.ts";
+import type { BaseMapSettings, WorldMap } from "./base-map.ts";
+import type { BronzeReader } from "./bronze.ts";
 import type { MercuryConfig } from "./config.ts";
 import type { MercuryData } from "./data.ts";
+import type { HealthSource } from "./health.ts";
 import type { LiveHub } from "./live.ts";
 import type { PipelineProbe } from "./pipeline.ts";
 import type { UserStore } from "./users.ts";
@@ -16,4 +19,12 @@ export interface MercuryContext {
   /** Present where Mercury runs in the platform's process (npm start): the event log's figures. */
   pipeline?: PipelineProbe;
   baseMap: () => unknown;
+  /** The world outline under the roads (offline base map). */
+  worldMap?: () => WorldMap;
+  /** Offline unless MAPBOX_ACCESS_TOKEN is set. */
+  baseMapSettings?: BaseMapSettings;
+  /** The session page's raw events (absent when the platform's configuration cannot be read). */
+  bronze?: BronzeReader;
+  /** The platform's health model for the pipeline page. */
+  health?: HealthSource;
 }

@@ -253,6 +253,29 @@ export class MercuryData {
     );
   }
 
+  /** Each gold model's last run (uranus_model_status) and the last `runs` runs of Uranus (uranus_runs). */
+  async modelRuns(runs = 10) {
+    const [models, recent] = await Promise.all([
+      this.rows<ModelStatus>(
+        `SELECT model, last_run_id, last_started_at, last_duration_ms, last_rows, last_outcome, last_error,
+                if(last_success_at = toDateTime64(0, 3, 'UTC'), NULL, last_success_at) AS last_success_at
+         FROM uranus_model_status ORDER BY model`,
+      ),
+      this.rows<UranusRun>(
+        // Aliases differ from the columns: an alias named like a column would put an aggregate inside another.
+        `SELECT run_id, any(mode) AS run_mode, min(started_at) AS run_started_at,
+                toUInt64(dateDiff('millisecond', run_started_at,
+                                  max(started_at + toIntervalMillisecond(duration_ms)))) AS run_duration_ms,
+                count() AS models, sum(rows_written) AS run_rows_written,
+                countIf(outcome = 'failed') AS failed, countIf(outcome = 'skipped') AS skipped,
+                arrayStringConcat(groupArrayIf(concat(model, ': ', error), error != ''), '; ') AS errors
+         FROM uranus_runs GROUP BY run_id ORDER BY run_started_at DESC, run_id LIMIT {runs:UInt32}`,
+        { runs },
+      ),
+    ]);
+    return { models, recent };
+  }
+
   /** Couriers silver has heard from within the last `minutes` (by receive time) and not ended: the map's seed. */
   async activeCouriers(minutes: number, sinceMs?: number): Promise<LiveCourier[]> {
     const rows = await this.rows<{
@@ -424,6 +447,29 @@ export interface AnalyticsTotals {
   avg_delivery_seconds: number | null;
   avg_distance_km: number | null;
   total_distance_km: number;
+}
+
+export interface ModelStatus {
+  model: string;
+  last_run_id: string;
+  last_started_at: string;
+  last_duration_ms: number;
+  last_rows: number;
+  last_outcome: string;
+  last_error: string;
+  last_success_at: string | null;
+}
+
+export interface UranusRun {
+  run_id: string;
+  run_mode: string;
+  run_started_at: string;
+  run_duration_ms: number;
+  models: number;
+  run_rows_written: number;
+  failed: number;
+  skipped: number;
+  errors: string;
 }
 
 export interface SessionFilter {

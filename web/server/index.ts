@@ -6,12 +6,15 @@ import { fileURLToPath } from "node:url";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import express from "express";
+import { type BronzeConfig, loadConfig } from "../../shared/config/index.ts";
 import type { EventLog } from "../../shared/event-log/types.ts";
 import { Auth, LoginRateLimiter } from "./auth.ts";
-import { baseMap } from "./base-map.ts";
+import { baseMap, baseMapSettings, worldMap } from "./base-map.ts";
+import { BronzeReader } from "./bronze.ts";
 import { DEVELOPMENT_ADMIN, loadMercuryConfig, type MercuryConfig } from "./config.ts";
 import type { MercuryContext } from "./context.ts";
 import { type ClickHouseEndpoint, MercuryData, openReader } from "./data.ts";
+import { type HealthSource, venusHealth } from "./health.ts";
 import { LiveHub } from "./live.ts";
 import { type ConsumerGroup, startPipelineProbe, tailSessions } from "./pipeline.ts";
 import { UserStore } from "./users.ts";
@@ -37,6 +40,10 @@ export interface MercuryOptions {
     topics: { sessions: string; deadLetter: string };
     groups: readonly ConsumerGroup[];
   };
+  /** The bronze table the session page reads raw events from; default: the platform's configuration. */
+  bronze?: BronzeConfig;
+  /** Where the pipeline page reads the health model; default: the platform's Venus `/health`. */
+  health?: HealthSource;
   /** Vite's dev server with hot reload instead of the built app. */
   dev?: boolean;
   print?: (line: string) => void;
@@ -73,6 +80,10 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
     stops.push(followSilver(data, live));
   }
 
+  const platformSide = platformSources(options, print);
+  const bronze = platformSide.bronze ? new BronzeReader(platformSide.bronze) : undefined;
+  if (bronze) stops.push(() => bronze.close());
+
   const context: MercuryContext = {
     config,
     users,
@@ -82,6 +93,10 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
     live,
     pipeline,
     baseMap,
+    worldMap,
+    baseMapSettings: baseMapSettings(config.mapboxAccessToken),
+    bronze,
+    health: platformSide.health,
   };
 
   const app = express();
@@ -168,6 +183,27 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
       users.close();
     },
   };
+}
+
+/** Bronze and the health model as given, else as the platform's configuration (the environment) names them. */
+function platformSources(
+  options: MercuryOptions,
+  print: (line: string) => void,
+): { bronze?: BronzeConfig; health?: HealthSource } {
+  if (options.bronze && options.health) return { bronze: options.bronze, health: options.health };
+  try {
+    const platform = loadConfig();
+    const host = ["0.0.0.0", "::"].includes(platform.venus.host) ? "127.0.0.1" : platform.venus.host;
+    return {
+      bronze: options.bronze ?? platform.bronze,
+      health:
+        options.health ??
+        venusHealth({ url: `http://${host}:${platform.venus.port}/health`, apiKey: platform.venus.apiKey }),
+    };
+  } catch (error) {
+    print(`  Mercury: no raw events or health model (${(error as Error).message})`);
+    return { bronze: options.bronze, health: options.health };
+  }
 }
 
 /** The development admin on an empty store, or the one MERCURY_ADMIN_EMAIL/PASSWORD name; a warning while it is the default. */

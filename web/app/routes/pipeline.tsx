@@ -1,14 +1,32 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { useLoaderData, useRevalidator } from "@remix-run/react";
 import { useEffect } from "react";
+import { ModelRunsCard, PlatformHealthCard } from "../components/pipeline-health.tsx";
 import { requireSession } from "../guard.server.ts";
 import { Empty, fmt, Kpi, LocalTime } from "../ui.tsx";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireSession(context, request);
-  const { data, pipeline, live } = context.mercury;
-  const [freshness, log] = await Promise.all([data.freshness(), pipeline?.snapshot()]);
-  return { freshness, log: log ?? null, liveConnections: live.listenerCount };
+  const session = await requireSession(context, request);
+  const { data, pipeline, live, health } = context.mercury;
+  const [freshness, log, reading, runs] = await Promise.all([
+    data.freshness(),
+    pipeline?.snapshot(),
+    health?.(),
+    data.modelRuns().catch((error: Error) => ({ error: error.message })),
+  ]);
+  // Details name paths, addresses and errors: for admins only, as /health shows them only with the API key.
+  const admin = session.user.role === "admin";
+  const shown =
+    reading?.state === "read"
+      ? {
+          ...reading,
+          health: {
+            ...reading.health,
+            components: reading.health.components.map(({ detail, ...c }) => (admin ? { ...c, detail } : c)),
+          },
+        }
+      : reading;
+  return { freshness, log: log ?? null, liveConnections: live.listenerCount, health: shown ?? null, runs };
 }
 
 function lagText(seconds: number | null) {
@@ -19,7 +37,7 @@ function lagText(seconds: number | null) {
 }
 
 export default function Pipeline() {
-  const { freshness, log, liveConnections } = useLoaderData<typeof loader>();
+  const { freshness, log, liveConnections, health, runs } = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
   // The figures are cheap to read; refreshed every 5 s while the page is open.
   useEffect(() => {
@@ -42,6 +60,10 @@ export default function Pipeline() {
           ClickHouse only.
         </p>
       )}
+      <div className="grid wide">
+        <PlatformHealthCard health={health} />
+        <ModelRunsCard runs={runs} />
+      </div>
       <div className="grid wide">
         <section className="card">
           <h2>Freshness by layer (gold's last run)</h2>

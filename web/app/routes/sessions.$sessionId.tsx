@@ -4,6 +4,7 @@ import type { Map as MapLibreMap, Marker } from "maplibre-gl";
 import mapStyles from "maplibre-gl/dist/maplibre-gl.css?url";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { z } from "zod";
+import { RawEvents } from "../components/raw-events.tsx";
 import { requireSession } from "../guard.server.ts";
 import { fmt, LocalTime, StatusBadge } from "../ui.tsx";
 
@@ -311,6 +312,7 @@ export default function SessionDetail() {
           </div>
         </section>
       </div>
+      <RawEvents sessionId={s.session_id} from={s.start_time} to={s.end_time as string | null} />
     </>
   );
 }
