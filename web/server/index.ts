@@ -9,12 +9,12 @@ import express from "express";
 import type { EventLog } from "../../shared/event-log/types.ts";
 import { Auth, LoginRateLimiter } from "./auth.ts";
 import { baseMap } from "./base-map.ts";
-import { DEVELOPMENT_ADMIN, loadMercuryConfig, type MercuryConfig } from "./config.ts";
+import { DEVELOPMENT_ADMIN, loadMercuryConfig, type MercuryConfig, resolveMercurySecret } from "./config.ts";
 import type { MercuryContext } from "./context.ts";
 import { type ClickHouseEndpoint, MercuryData, openReader } from "./data.ts";
 import { LiveHub } from "./live.ts";
 import { type ConsumerGroup, startPipelineProbe, tailSessions } from "./pipeline.ts";
-import { UserStore } from "./users.ts";
+import { SqliteUserStore, type UserStore } from "./users.ts";
 
 /** Mercury's HTTP server: the Remix app (built, or Vite in development) behind Express. */
 
@@ -37,6 +37,7 @@ export interface MercuryOptions {
     topics: { sessions: string; deadLetter: string };
     groups: readonly ConsumerGroup[];
   };
+  liveFeed?: LiveFeed;
   /** Vite's dev server with hot reload instead of the built app. */
   dev?: boolean;
   print?: (line: string) => void;
@@ -46,77 +47,157 @@ export class MercuryStartError extends Error {
   override name = "MercuryStartError";
 }
 
-export async function startMercury(options: MercuryOptions): Promise<MercuryServer> {
-  const config = options.config ?? loadMercuryConfig();
+/** Where the live map's positions come from. */
+export type LiveFeed =
+  /** The platform's event log (npm start), or a Kafka cluster (npm run web with KAFKA_BOOTSTRAP_SERVERS). */
+  | { kind: "log"; log: EventLog; topic: string }
+  /** New silver rows, polled by the server once a second. */
+  | { kind: "silver" }
+  /** Silver read when a request asks for it (Lambda: no timer runs between invocations, no stream). */
+  | { kind: "on-request" };
+
+export interface MercuryContextOptions {
+  clickhouse: ClickHouseEndpoint;
+  config?: MercuryConfig;
+  platform?: MercuryOptions["platform"];
+  /** Defaults to the platform's log when there is one, else silver. */
+  liveFeed?: LiveFeed;
+  print?: (line: string) => void;
+}
+
+/** Everything loaders and actions use (the Remix load context), with what it started, to close. */
+export async function openMercuryContext(
+  options: MercuryContextOptions,
+): Promise<{ context: MercuryContext; close(): Promise<void> }> {
+  const config = await resolveMercurySecret(options.config ?? loadMercuryConfig());
   const print = options.print ?? ((line: string) => console.log(line));
-  const users = new UserStore(config.usersFile);
-  await seedAdmin(config, users, print);
-
-  const data = new MercuryData(openReader(options.clickhouse));
-  const live = new LiveHub();
+  const users = await openUserStore(config);
   const stops: (() => Promise<void>)[] = [];
-  // The map starts with the couriers silver heard from in the last 10 minutes, then follows the events.
-  await data
-    .activeCouriers(10)
-    .then((couriers) => {
-      for (const courier of couriers) live.put(courier);
-    })
-    .catch((error: Error) => print(`  Mercury: the live map starts empty (${error.message})`));
-  let pipeline: MercuryContext["pipeline"];
-  if (options.platform) {
-    const tail = tailSessions(options.platform.log, options.platform.topics.sessions, live);
-    stops.push(() => tail.stop());
-    pipeline = startPipelineProbe(options.platform);
-    const probe = pipeline;
-    stops.push(() => probe.stop());
-  } else {
-    stops.push(followSilver(data, live));
-  }
-
-  const context: MercuryContext = {
-    config,
-    users,
-    auth: new Auth(config, users),
-    loginLimiter: new LoginRateLimiter(),
-    data,
-    live,
-    pipeline,
-    baseMap,
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await users.close();
   };
+  try {
+    await seedAdmin(config, users, print);
+    const data = new MercuryData(openReader(options.clickhouse));
+    stops.push(() => data.clickhouse.close());
+    const live = new LiveHub();
+    const feed: LiveFeed =
+      options.liveFeed ??
+      (options.platform
+        ? { kind: "log", log: options.platform.log, topic: options.platform.topics.sessions }
+        : { kind: "silver" });
+    let refreshLive: MercuryContext["refreshLive"];
+    if (feed.kind === "on-request") {
+      refreshLive = liveOnRequest(data, live);
+    } else {
+      // The map starts with the couriers silver heard from in the last 10 minutes, then follows the events.
+      await seedLive(data, live).catch((error: Error) =>
+        print(`  Mercury: the live map starts empty (${error.message})`),
+      );
+      if (feed.kind === "log") {
+        const tail = tailSessions(feed.log, feed.topic, live);
+        stops.push(() => tail.stop());
+      } else {
+        stops.push(followSilver(data, live));
+      }
+    }
+    let pipeline: MercuryContext["pipeline"];
+    if (options.platform) {
+      const probe = startPipelineProbe(options.platform);
+      stops.push(() => probe.stop());
+      pipeline = probe;
+    }
+    const context: MercuryContext = {
+      config,
+      users,
+      auth: new Auth(config, users),
+      loginLimiter: new LoginRateLimiter(),
+      data,
+      live,
+      liveStream: feed.kind !== "on-request",
+      refreshLive,
+      pipeline,
+      baseMap,
+    };
+    return { context, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+export async function openUserStore(config: MercuryConfig): Promise<UserStore> {
+  if (config.userStore.backend === "dynamodb") {
+    const { DynamoUserStore } = await import("./users-dynamo.ts");
+    return DynamoUserStore.open(config.userStore);
+  }
+  return new SqliteUserStore(config.userStore.file);
+}
+
+async function seedLive(data: MercuryData, live: LiveHub): Promise<void> {
+  for (const courier of await data.activeCouriers(10)) live.put(courier);
+}
+
+/** The hub brought up to date from silver when a request needs it, at most once a second per container. */
+function liveOnRequest(data: MercuryData, live: LiveHub): () => Promise<void> {
+  let last = 0;
+  let pending: Promise<void> | undefined;
+  return () => {
+    if (Date.now() - last < 1000) return pending ?? Promise.resolve();
+    last = Date.now();
+    pending = seedLive(data, live).finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+}
+
+/** Every request of a Mercury server: security headers, cross-site writes refused, 401 for data without a session. */
+export function mercuryMiddleware(context: MercuryContext): express.RequestHandler[] {
+  return [
+    (req, res, next) => {
+      res.setHeader("X-Content-Type-Options", "nosniff");
+      res.setHeader("X-Frame-Options", "DENY");
+      res.setHeader("Referrer-Policy", "same-origin");
+      // A write from another site is refused before any action runs (the CSRF token is the second guard).
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        const site = req.get("sec-fetch-site");
+        const origin = req.get("origin");
+        if (
+          site === "cross-site" ||
+          (origin && origin !== "null" && new URL(origin).host !== req.get("host"))
+        ) {
+          res.status(403).type("text/plain").send("Cross-site request refused");
+          return;
+        }
+      }
+      next();
+    },
+    // A page's loader called for its data alone (Remix's client navigation, `?_data=`) is a data route: without
+    // a session it gets 401, not the login page's redirect. Remix removes `_data` before the loader sees it.
+    async (req, res, next) => {
+      const route = req.query._data;
+      if (typeof route !== "string" || PUBLIC_DATA.includes(route)) return next();
+      const session = await context.auth.session(
+        new Request("http://mercury.local/", { headers: { cookie: req.get("cookie") ?? "" } }),
+      );
+      if (session) return next();
+      res.status(401).json({ error: "Sign in first: this data needs a session" });
+    },
+  ];
+}
+
+/** Route data that needs no session: the root layout, the login and sign-up pages. */
+const PUBLIC_DATA = ["root", "routes/login", "routes/signup"];
+
+export async function startMercury(options: MercuryOptions): Promise<MercuryServer> {
+  const { context, close: closeContext } = await openMercuryContext(options);
+  const { config } = context;
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
-  app.use((req, res, next) => {
-    res.setHeader("X-Content-Type-Options", "nosniff");
-    res.setHeader("X-Frame-Options", "DENY");
-    res.setHeader("Referrer-Policy", "same-origin");
-    // A write from another site is refused before any action runs (the CSRF token is the second guard).
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      const site = req.get("sec-fetch-site");
-      const origin = req.get("origin");
-      if (
-        site === "cross-site" ||
-        (origin && origin !== "null" && new URL(origin).host !== req.get("host"))
-      ) {
-        res.status(403).type("text/plain").send("Cross-site request refused");
-        return;
-      }
-    }
-    next();
-  });
-  // A page's loader called for its data alone (Remix's client navigation, `?_data=`) is a data route: without a
-  // session it gets 401, not the login page's redirect. Remix removes `_data` before the loader sees it.
-  app.use(async (req, res, next) => {
-    const route = req.query._data;
-    if (typeof route !== "string" || route === "root" || route === "routes/login") return next();
-    const session = await context.auth.session(
-      new Request("http://mercury.local/", { headers: { cookie: req.get("cookie") ?? "" } }),
-    );
-    if (session) return next();
-    res.status(401).json({ error: "Sign in first: this data needs a session" });
-  });
-
+  app.use(mercuryMiddleware(context));
   let build: ServerBuild | (() => Promise<ServerBuild>);
   let closeVite: (() => Promise<void>) | undefined;
   if (options.dev) {
@@ -147,10 +228,8 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
     listening.once("error", reject);
   }).catch(async (error: unknown) => {
     // Nothing of this Mercury stays behind: the feeds, the store's client, the users' file.
-    for (const stop of stops.reverse()) await stop().catch(() => {});
     await closeVite?.();
-    await data.clickhouse.close();
-    users.close();
+    await closeContext();
     throw error;
   });
   const port = (server.address() as AddressInfo).port;
@@ -160,12 +239,10 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
     port,
     context,
     async close() {
-      for (const stop of stops.reverse()) await stop().catch(() => {});
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeVite?.();
-      await data.clickhouse.close();
-      users.close();
+      await closeContext();
     },
   };
 }
@@ -174,7 +251,7 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
 async function seedAdmin(config: MercuryConfig, users: UserStore, print: (line: string) => void) {
   const email = process.env.MERCURY_ADMIN_EMAIL;
   const password = process.env.MERCURY_ADMIN_PASSWORD;
-  if (users.count() === 0) {
+  if ((await users.count()) === 0) {
     if (email && password) {
       await users.create(email, password, "admin");
     } else if (!config.production) {

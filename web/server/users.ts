@@ -4,7 +4,10 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
 
-/** Mercury's accounts, in one SQLite file in the data folder (durable, one writer: the Mercury process). */
+/**
+ * Mercury's accounts and their saved queries, behind one interface: a SQLite file in the data folder
+ * (embedded mode, one writer: the Mercury process) or a DynamoDB table (Mercury on Lambda, users-dynamo.ts).
+ */
 
 export type Role = "admin" | "viewer";
 
@@ -15,6 +18,49 @@ export interface MercuryUser {
   createdAt: string;
 }
 
+/** A SQL query a user saved on the SQL page, under a name unique for that user. */
+export interface SavedQuery {
+  id: string;
+  name: string;
+  sql: string;
+  updatedAt: string;
+}
+
+export interface UserStore {
+  count(): Promise<number>;
+  list(): Promise<MercuryUser[]>;
+  byId(id: string): Promise<MercuryUser | undefined>;
+  /** Throws UserStoreError when the email (in any case) already has an account. */
+  create(email: string, password: string, role: Role): Promise<MercuryUser>;
+  /** The user with that email and password, or undefined; as slow for an unknown email as for a known one. */
+  authenticate(email: string, password: string): Promise<MercuryUser | undefined>;
+  changePassword(id: string, current: string, next: string): Promise<boolean>;
+  /** Throws UserStoreError for the last admin's demotion. */
+  setRole(id: string, role: Role): Promise<void>;
+  /** Deletes the account and its saved queries; throws UserStoreError for the last admin. */
+  delete(id: string): Promise<void>;
+  /** The user's saved queries, by name. */
+  listQueries(userId: string): Promise<SavedQuery[]>;
+  /** Saves a query under its name, replacing the user's query of the same name. */
+  saveQuery(userId: string, name: string, sql: string): Promise<SavedQuery>;
+  deleteQuery(userId: string, queryId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** At most this many saved queries per user (the SQL page lists them all). */
+export const MAX_SAVED_QUERIES = 200;
+
+export class UserStoreError extends Error {
+  override name = "UserStoreError";
+}
+
+export const LAST_ADMIN_ROLE = "The last admin cannot lose the role";
+export const LAST_ADMIN_DELETE = "The last admin account cannot be deleted";
+export const tooManyQueries = () =>
+  new UserStoreError(`At most ${MAX_SAVED_QUERIES} saved queries: delete one first`);
+export const emailTaken = (email: string, cause?: unknown) =>
+  new UserStoreError(`An account with the email ${email} already exists`, { cause });
+
 interface UserRow {
   id: string;
   email: string;
@@ -23,41 +69,73 @@ interface UserRow {
   created_at: string;
 }
 
-export class UserStoreError extends Error {
-  override name = "UserStoreError";
+interface QueryRow {
+  id: string;
+  name: string;
+  sql: string;
+  updated_at: string;
 }
 
 function toUser(row: UserRow): MercuryUser {
   return { id: row.id, email: row.email, role: row.role, createdAt: row.created_at };
 }
 
-export class UserStore {
+function toQuery(row: QueryRow): SavedQuery {
+  return { id: row.id, name: row.name, sql: row.sql, updatedAt: row.updated_at };
+}
+
+/** The user with that password hash, or undefined; an unknown user costs a decoy hash (same timing). */
+export async function checkPassword<T>(
+  found: { user: T; hash: string } | undefined,
+  password: string,
+): Promise<T | undefined> {
+  if (!found) {
+    await verifyPassword(password, await decoyHash());
+    return undefined;
+  }
+  return (await verifyPassword(password, found.hash)) ? found.user : undefined;
+}
+
+export class SqliteUserStore implements UserStore {
   private readonly db: Database.Database;
 
   constructor(file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
+    this.db.pragma("foreign_keys = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS users (
       id TEXT PRIMARY KEY,
       email TEXT NOT NULL UNIQUE COLLATE NOCASE,
       role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
       password_hash TEXT NOT NULL,
       created_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS saved_queries (
+      id TEXT PRIMARY KEY,
+      user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      sql TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      UNIQUE (user_id, name)
     )`);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return (this.db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n;
   }
 
-  list(): MercuryUser[] {
+  async list(): Promise<MercuryUser[]> {
     return (this.db.prepare("SELECT * FROM users ORDER BY email").all() as UserRow[]).map(toUser);
   }
 
-  byId(id: string): MercuryUser | undefined {
-    const row = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
+  async byId(id: string): Promise<MercuryUser | undefined> {
+    const row = this.row(id);
     return row && toUser(row);
+  }
+
+  private row(id: string): UserRow | undefined {
+    return this.db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
   }
 
   async create(email: string, password: string, role: Role): Promise<MercuryUser> {
@@ -68,51 +146,78 @@ export class UserStore {
         .prepare("INSERT INTO users (id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
         .run(user.id, user.email, role, hash, user.createdAt);
     } catch (error) {
-      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
-        throw new UserStoreError(`An account with the email ${user.email} already exists`, { cause: error });
-      }
+      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
+        throw emailTaken(user.email, error);
       throw error;
     }
     return user;
   }
 
-  /** The user with that email and password, or undefined; as slow for an unknown email as for a known one. */
   async authenticate(email: string, password: string): Promise<MercuryUser | undefined> {
     const row = this.db.prepare("SELECT * FROM users WHERE email = ?").get(email) as UserRow | undefined;
-    if (!row) {
-      await verifyPassword(password, await decoyHash());
-      return undefined;
-    }
-    return (await verifyPassword(password, row.password_hash)) ? toUser(row) : undefined;
+    return checkPassword(row && { user: toUser(row), hash: row.password_hash }, password);
   }
 
   async changePassword(id: string, current: string, next: string): Promise<boolean> {
-    const row = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
+    const row = this.row(id);
     if (!row || !(await verifyPassword(current, row.password_hash))) return false;
     this.db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").run(await hashPassword(next), id);
     return true;
   }
 
-  setRole(id: string, role: Role): void {
-    if (role !== "admin" && this.isLastAdmin(id))
-      throw new UserStoreError("The last admin cannot lose the role");
+  async setRole(id: string, role: Role): Promise<void> {
+    if (role !== "admin" && this.isLastAdmin(id)) throw new UserStoreError(LAST_ADMIN_ROLE);
     this.db.prepare("UPDATE users SET role = ? WHERE id = ?").run(role, id);
   }
 
-  delete(id: string): void {
-    if (this.isLastAdmin(id)) throw new UserStoreError("The last admin account cannot be deleted");
+  async delete(id: string): Promise<void> {
+    if (this.isLastAdmin(id)) throw new UserStoreError(LAST_ADMIN_DELETE);
     this.db.prepare("DELETE FROM users WHERE id = ?").run(id);
   }
 
   private isLastAdmin(id: string): boolean {
-    const user = this.byId(id);
-    if (user?.role !== "admin") return false;
+    if (this.row(id)?.role !== "admin") return false;
     return (
       (this.db.prepare("SELECT count(*) AS n FROM users WHERE role = 'admin'").get() as { n: number }).n <= 1
     );
   }
 
-  close(): void {
+  async listQueries(userId: string): Promise<SavedQuery[]> {
+    return (
+      this.db
+        .prepare("SELECT * FROM saved_queries WHERE user_id = ? ORDER BY name COLLATE NOCASE")
+        .all(userId) as QueryRow[]
+    ).map(toQuery);
+  }
+
+  async saveQuery(userId: string, name: string, sql: string): Promise<SavedQuery> {
+    const save = this.db.transaction(() => {
+      const existing = this.db
+        .prepare("SELECT * FROM saved_queries WHERE user_id = ? AND name = ?")
+        .get(userId, name) as QueryRow | undefined;
+      const count = (
+        this.db.prepare("SELECT count(*) AS n FROM saved_queries WHERE user_id = ?").get(userId) as {
+          n: number;
+        }
+      ).n;
+      if (!existing && count >= MAX_SAVED_QUERIES) throw tooManyQueries();
+      const query = { id: existing?.id ?? randomUUID(), name, sql, updatedAt: new Date().toISOString() };
+      this.db
+        .prepare(
+          `INSERT INTO saved_queries (id, user_id, name, sql, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (user_id, name) DO UPDATE SET sql = excluded.sql, updated_at = excluded.updated_at`,
+        )
+        .run(query.id, userId, name, sql, query.updatedAt);
+      return query;
+    });
+    return save();
+  }
+
+  async deleteQuery(userId: string, queryId: string): Promise<void> {
+    this.db.prepare("DELETE FROM saved_queries WHERE id = ? AND user_id = ?").run(queryId, userId);
+  }
+
+  async close(): Promise<void> {
     this.db.close();
   }
 }

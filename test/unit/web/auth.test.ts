@@ -14,7 +14,7 @@ import { loadMercuryConfig, MercuryConfigError } from "../../../web/server/confi
 import type { MercuryContext } from "../../../web/server/context.ts";
 import type { MercuryData } from "../../../web/server/data.ts";
 import { LiveHub } from "../../../web/server/live.ts";
-import { UserStore, UserStoreError } from "../../../web/server/users.ts";
+import { SqliteUserStore, type UserStore, UserStoreError } from "../../../web/server/users.ts";
 
 /**
  * Mercury's access rules as units: the loaders and actions called as Remix calls them, on a real user store
@@ -42,7 +42,7 @@ function untouchableData(): MercuryData {
 function setup(env: Record<string, string> = {}) {
   dir = mkdtempSync(path.join(os.tmpdir(), "mercury-unit-"));
   const config = loadMercuryConfig({ PACKETPULSE_DATA_DIR: dir, ...env });
-  users = new UserStore(config.usersFile);
+  users = new SqliteUserStore(config.usersFile);
   dataCalls = [];
   mercury = {
     config,
@@ -51,6 +51,7 @@ function setup(env: Record<string, string> = {}) {
     loginLimiter: new LoginRateLimiter(),
     data: untouchableData(),
     live: new LiveHub(),
+    liveStream: true,
     baseMap: () => ({}),
   };
   context = { mercury } as AppLoadContext;
@@ -86,8 +87,8 @@ const args = (request: Request, params: Record<string, string> = {}) =>
   ({ request, context, params }) as Parameters<typeof overviewLoader>[0];
 
 beforeEach(() => setup());
-afterEach(() => {
-  users.close();
+afterEach(async () => {
+  await users.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,7 +127,7 @@ describe("Mercury sessions and roles", () => {
       new Request(BASE, { headers: { cookie: `${name}=${header}.${forgedPayload}.${signature}` } }),
     );
     const valid = await mercury.auth.session(new Request(BASE, { headers: { cookie } }));
-    users.delete(user.id);
+    await users.delete(user.id);
     const afterDelete = await mercury.auth.session(new Request(BASE, { headers: { cookie } }));
 
     // Assess
@@ -153,7 +154,7 @@ describe("Mercury sessions and roles", () => {
     expect(page.status).toBe(403);
     expect(query.status).toBe(403);
     expect(manage.status).toBe(403);
-    expect(users.byId(viewer.user.id)).toBeDefined();
+    expect(await users.byId(viewer.user.id)).toBeDefined();
     expect(dataCalls).toEqual([]);
   });
 
@@ -259,7 +260,7 @@ describe("Mercury login", () => {
 
   it("refuses the development login with NODE_ENV=production", async () => {
     // Prepare
-    users.close();
+    await users.close();
     rmSync(dir, { recursive: true, force: true });
     setup({ NODE_ENV: "production", MERCURY_SECRET: "s".repeat(40) });
     await users.create("admin@example.com", "password", "admin");
@@ -286,10 +287,10 @@ describe("Mercury user store", () => {
     // Prepare
     const file = mercury.config.usersFile;
     await users.create("ops@example.com", "a-long-password-1", "viewer");
-    users.close();
+    await users.close();
 
     // Act
-    users = new UserStore(file);
+    users = new SqliteUserStore(file);
     const right = await users.authenticate("ops@example.com", "a-long-password-1");
     const wrong = await users.authenticate("ops@example.com", "a-long-password-2");
     const { default: Database } = await import("better-sqlite3");
@@ -309,10 +310,10 @@ describe("Mercury user store", () => {
     const admin = await users.create("boss@example.com", "a-long-password-1", "admin");
 
     // Act / Assess
-    expect(() => users.delete(admin.id)).toThrow(
+    await expect(users.delete(admin.id)).rejects.toThrow(
       new UserStoreError("The last admin account cannot be deleted"),
     );
-    expect(() => users.setRole(admin.id, "viewer")).toThrow(
+    await expect(users.setRole(admin.id, "viewer")).rejects.toThrow(
       new UserStoreError("The last admin cannot lose the role"),
     );
     await expect(users.create("BOSS@example.com", "another-password", "viewer")).rejects.toThrow(
