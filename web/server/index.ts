@@ -6,15 +6,11 @@ import { fileURLToPath } from "node:url";
 import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import express from "express";
-import type { EventLog } from "../../shared/event-log/types.ts";
-import { Auth, LoginRateLimiter } from "./auth.ts";
-import { baseMap } from "./base-map.ts";
-import { DEVELOPMENT_ADMIN, loadMercuryConfig, type MercuryConfig, resolveMercurySecret } from "./config.ts";
+import type { MercuryConfig } from "./config.ts";
 import type { MercuryContext } from "./context.ts";
-import { type ClickHouseEndpoint, MercuryData, openReader } from "./data.ts";
-import { LiveHub } from "./live.ts";
-import { type ConsumerGroup, startPipelineProbe, tailSessions } from "./pipeline.ts";
-import { SqliteUserStore, type UserStore } from "./users.ts";
+import type { ClickHouseEndpoint } from "./data.ts";
+import { gate, SECURITY_HEADERS } from "./gate.ts";
+import { type LiveFeed, openMercuryContext, type PlatformFeeds } from "./open.ts";
 
 /** Mercury's HTTP server: the Remix app (built, or Vite in development) behind Express. */
 
@@ -32,11 +28,7 @@ export interface MercuryOptions {
   clickhouse: ClickHouseEndpoint;
   config?: MercuryConfig;
   /** The platform's event log, when Mercury runs in its process: live map from the log, pipeline figures. */
-  platform?: {
-    log: EventLog;
-    topics: { sessions: string; deadLetter: string };
-    groups: readonly ConsumerGroup[];
-  };
+  platform?: PlatformFeeds;
   liveFeed?: LiveFeed;
   /** Vite's dev server with hot reload instead of the built app. */
   dev?: boolean;
@@ -47,157 +39,22 @@ export class MercuryStartError extends Error {
   override name = "MercuryStartError";
 }
 
-/** Where the live map's positions come from. */
-export type LiveFeed =
-  /** The platform's event log (npm start), or a Kafka cluster (npm run web with KAFKA_BOOTSTRAP_SERVERS). */
-  | { kind: "log"; log: EventLog; topic: string }
-  /** New silver rows, polled by the server once a second. */
-  | { kind: "silver" }
-  /** Silver read when a request asks for it (Lambda: no timer runs between invocations, no stream). */
-  | { kind: "on-request" };
-
-export interface MercuryContextOptions {
-  clickhouse: ClickHouseEndpoint;
-  config?: MercuryConfig;
-  platform?: MercuryOptions["platform"];
-  /** Defaults to the platform's log when there is one, else silver. */
-  liveFeed?: LiveFeed;
-  print?: (line: string) => void;
-}
-
-/** Everything loaders and actions use (the Remix load context), with what it started, to close. */
-export async function openMercuryContext(
-  options: MercuryContextOptions,
-): Promise<{ context: MercuryContext; close(): Promise<void> }> {
-  const config = await resolveMercurySecret(options.config ?? loadMercuryConfig());
-  const print = options.print ?? ((line: string) => console.log(line));
-  const users = await openUserStore(config);
-  const stops: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-    await users.close();
-  };
-  try {
-    await seedAdmin(config, users, print);
-    const data = new MercuryData(openReader(options.clickhouse));
-    stops.push(() => data.clickhouse.close());
-    const live = new LiveHub();
-    const feed: LiveFeed =
-      options.liveFeed ??
-      (options.platform
-        ? { kind: "log", log: options.platform.log, topic: options.platform.topics.sessions }
-        : { kind: "silver" });
-    let refreshLive: MercuryContext["refreshLive"];
-    if (feed.kind === "on-request") {
-      refreshLive = liveOnRequest(data, live);
-    } else {
-      // The map starts with the couriers silver heard from in the last 10 minutes, then follows the events.
-      await seedLive(data, live).catch((error: Error) =>
-        print(`  Mercury: the live map starts empty (${error.message})`),
-      );
-      if (feed.kind === "log") {
-        const tail = tailSessions(feed.log, feed.topic, live);
-        stops.push(() => tail.stop());
-      } else {
-        stops.push(followSilver(data, live));
-      }
-    }
-    let pipeline: MercuryContext["pipeline"];
-    if (options.platform) {
-      const probe = startPipelineProbe(options.platform);
-      stops.push(() => probe.stop());
-      pipeline = probe;
-    }
-    const context: MercuryContext = {
-      config,
-      users,
-      auth: new Auth(config, users),
-      loginLimiter: new LoginRateLimiter(),
-      data,
-      live,
-      liveStream: feed.kind !== "on-request",
-      refreshLive,
-      pipeline,
-      baseMap,
-    };
-    return { context, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
-}
-
-export async function openUserStore(config: MercuryConfig): Promise<UserStore> {
-  if (config.userStore.backend === "dynamodb") {
-    const { DynamoUserStore } = await import("./users-dynamo.ts");
-    return DynamoUserStore.open(config.userStore);
-  }
-  return new SqliteUserStore(config.userStore.file);
-}
-
-async function seedLive(data: MercuryData, live: LiveHub): Promise<void> {
-  for (const courier of await data.activeCouriers(10)) live.put(courier);
-}
-
-/** The hub brought up to date from silver when a request needs it, at most once a second per container. */
-function liveOnRequest(data: MercuryData, live: LiveHub): () => Promise<void> {
-  let last = 0;
-  let pending: Promise<void> | undefined;
-  return () => {
-    if (Date.now() - last < 1000) return pending ?? Promise.resolve();
-    last = Date.now();
-    pending = seedLive(data, live).finally(() => {
-      pending = undefined;
-    });
-    return pending;
-  };
-}
-
-/** Every request of a Mercury server: security headers, cross-site writes refused, 401 for data without a session. */
-export function mercuryMiddleware(context: MercuryContext): express.RequestHandler[] {
-  return [
-    (req, res, next) => {
-      res.setHeader("X-Content-Type-Options", "nosniff");
-      res.setHeader("X-Frame-Options", "DENY");
-      res.setHeader("Referrer-Policy", "same-origin");
-      // A write from another site is refused before any action runs (the CSRF token is the second guard).
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        const site = req.get("sec-fetch-site");
-        const origin = req.get("origin");
-        if (
-          site === "cross-site" ||
-          (origin && origin !== "null" && new URL(origin).host !== req.get("host"))
-        ) {
-          res.status(403).type("text/plain").send("Cross-site request refused");
-          return;
-        }
-      }
-      next();
-    },
-    // A page's loader called for its data alone (Remix's client navigation, `?_data=`) is a data route: without
-    // a session it gets 401, not the login page's redirect. Remix removes `_data` before the loader sees it.
-    async (req, res, next) => {
-      const route = req.query._data;
-      if (typeof route !== "string" || PUBLIC_DATA.includes(route)) return next();
-      const session = await context.auth.session(
-        new Request("http://mercury.local/", { headers: { cookie: req.get("cookie") ?? "" } }),
-      );
-      if (session) return next();
-      res.status(401).json({ error: "Sign in first: this data needs a session" });
-    },
-  ];
-}
-
-/** Route data that needs no session: the root layout, the login and sign-up pages. */
-const PUBLIC_DATA = ["root", "routes/login", "routes/signup"];
-
 export async function startMercury(options: MercuryOptions): Promise<MercuryServer> {
   const { context, close: closeContext } = await openMercuryContext(options);
   const { config } = context;
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
-  app.use(mercuryMiddleware(context));
+  app.use(async (req, res, next) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    const refusal = await gate(context, {
+      method: req.method,
+      url: new URL(req.originalUrl, "http://mercury.local"),
+      header: (name) => req.get(name),
+    });
+    if (!refusal) return next();
+    res.status(refusal.status).type(refusal.contentType).send(refusal.body);
+  });
   let build: ServerBuild | (() => Promise<ServerBuild>);
   let closeVite: (() => Promise<void>) | undefined;
   if (options.dev) {
@@ -245,51 +102,4 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
       await closeContext();
     },
   };
-}
-
-/** The development admin on an empty store, or the one MERCURY_ADMIN_EMAIL/PASSWORD name; a warning while it is the default. */
-async function seedAdmin(config: MercuryConfig, users: UserStore, print: (line: string) => void) {
-  const email = process.env.MERCURY_ADMIN_EMAIL;
-  const password = process.env.MERCURY_ADMIN_PASSWORD;
-  if ((await users.count()) === 0) {
-    if (email && password) {
-      await users.create(email, password, "admin");
-    } else if (!config.production) {
-      await users.create(DEVELOPMENT_ADMIN.email, DEVELOPMENT_ADMIN.password, "admin");
-    } else {
-      print(
-        "  Mercury has no accounts: set MERCURY_ADMIN_EMAIL and MERCURY_ADMIN_PASSWORD to create the first admin",
-      );
-    }
-  }
-  if (await users.authenticate(DEVELOPMENT_ADMIN.email, DEVELOPMENT_ADMIN.password)) {
-    print(
-      config.production
-        ? `  Mercury refuses the development login ${DEVELOPMENT_ADMIN.email} / ${DEVELOPMENT_ADMIN.password} (NODE_ENV=production): change its password or delete it`
-        : `  WARNING: Mercury's development login ${DEVELOPMENT_ADMIN.email} / ${DEVELOPMENT_ADMIN.password} is active; change its password (Profile) outside development`,
-    );
-  }
-  if (config.secretIsDefault)
-    print("  WARNING: MERCURY_SECRET is not set; sessions are signed with the development key");
-}
-
-/** Without the event log (Mercury on its own), new silver rows move the couriers: polled here, pushed to browsers. */
-function followSilver(data: MercuryData, live: LiveHub, everyMs = 1000): () => Promise<void> {
-  let since = Date.now() - 2000;
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
-      const now = Date.now();
-      for (const courier of await data.activeCouriers(10, since)) live.put(courier);
-      since = now - 1000;
-    } catch {
-      // The store may be restarting; the next tick tries again.
-    } finally {
-      running = false;
-    }
-  }, everyMs);
-  timer.unref();
-  return async () => clearInterval(timer);
 }

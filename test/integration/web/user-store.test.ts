@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { SqliteUserStore, type UserStore, UserStoreError } from "../../../web/server/users.ts";
+import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
+import { type UserStore, UserStoreError } from "../../../web/server/users.ts";
 import { DynamoUserStore } from "../../../web/server/users-dynamo.ts";
 
 /**
