@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { build, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Plugin } from "esbuild";
 
 /**
  * Bundles each Lambda handler into dist/functions/<name>/<handler>.mjs. Native and embedded-only modules
@@ -54,7 +54,7 @@ export async function buildHandlers(options: { outdir?: string; minify?: boolean
   const outdir = options.outdir ?? "dist";
   buildWeb();
   rmSync(outdir, { recursive: true, force: true });
-  const common = {
+  const common: BuildOptions = {
     bundle: true,
     platform: "node",
     target: "node20",
@@ -70,7 +70,7 @@ export async function buildHandlers(options: { outdir?: string; minify?: boolean
       js: "import { createRequire as __ppCreateRequire } from 'node:module'; const require = __ppCreateRequire(import.meta.url);",
     },
     logLevel: "info",
-  } as const;
+  };
   await build({
     ...common,
     entryPoints: [mercuryEntryPoint],

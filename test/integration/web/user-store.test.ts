@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
 import { type UserStore, UserStoreError } from "../../../web/server/users.ts";
 import { DynamoUserStore } from "../../../web/server/users-dynamo.ts";
+import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
 
 /**
  * Mercury's user stores behind one interface: SQLite in the data folder, DynamoDB for Mercury on Lambda.

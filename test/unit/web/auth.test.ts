@@ -14,8 +14,8 @@ import { loadMercuryConfig, MercuryConfigError } from "../../../web/server/confi
 import type { MercuryContext } from "../../../web/server/context.ts";
 import type { MercuryData } from "../../../web/server/data.ts";
 import { LiveHub } from "../../../web/server/live.ts";
-import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
 import { type UserStore, UserStoreError } from "../../../web/server/users.ts";
+import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
 
 /**
  * Mercury's access rules as units: the loaders and actions called as Remix calls them, on a real user store
