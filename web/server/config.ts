@@ -7,7 +7,8 @@ import { z } from "zod";
 export const DEVELOPMENT_ADMIN = { email: "admin@example.com", password: "password" } as const;
 const DEVELOPMENT_SECRET = "packetpulse-mercury-development-secret";
 
-const envSchema = z.object({
+/** Mercury's variables (README.md, "Configuration"). */
+export const mercuryEnvSchema = z.object({
   NODE_ENV: z.string().default("development"),
   PACKETPULSE_DATA_DIR: z.string().default(".packetpulse"),
   MERCURY_HOST: z.string().min(1).default("127.0.0.1"),
@@ -29,6 +30,9 @@ const envSchema = z.object({
     .optional(),
   /** Self-service sign-up: off by default; new accounts get the viewer role. */
   MERCURY_SIGNUP: z.enum(["on", "off", "true", "false", "1", "0"]).default("off"),
+  /** The first admin, created on an empty store (required in production, where the development login is refused). */
+  MERCURY_ADMIN_EMAIL: z.email({ error: "must be an email address" }).optional(),
+  MERCURY_ADMIN_PASSWORD: z.string().min(12, { error: "must be at least 12 characters" }).optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   AWS_ENDPOINT_URL: z.url().optional(),
 });
@@ -48,6 +52,7 @@ export interface MercuryConfig {
   /** Read from SSM at start-up (resolveMercurySecret); `secret` is a random key until then. */
   secretParameter?: { name: string; region: string; endpoint?: string };
   signup: boolean;
+  firstAdmin?: { email: string; password: string };
 }
 
 export class MercuryConfigError extends Error {
@@ -56,7 +61,7 @@ export class MercuryConfigError extends Error {
 
 export function loadMercuryConfig(env: Record<string, string | undefined> = process.env): MercuryConfig {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = envSchema.safeParse(present);
+  const parsed = mercuryEnvSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${String(issue.path[0])} ${issue.message}`);
     throw new MercuryConfigError(`Mercury's configuration is invalid:\n${lines.join("\n")}`);
@@ -90,6 +95,10 @@ export function loadMercuryConfig(env: Record<string, string | undefined> = proc
         : { backend: "sqlite", file: usersFile },
     secretParameter: e.MERCURY_SECRET_PARAMETER ? { name: e.MERCURY_SECRET_PARAMETER, ...aws } : undefined,
     signup: ["on", "true", "1"].includes(e.MERCURY_SIGNUP),
+    firstAdmin:
+      e.MERCURY_ADMIN_EMAIL && e.MERCURY_ADMIN_PASSWORD
+        ? { email: e.MERCURY_ADMIN_EMAIL, password: e.MERCURY_ADMIN_PASSWORD }
+        : undefined,
   };
 }
 

@@ -129,11 +129,9 @@ function liveOnRequest(data: MercuryData, live: LiveHub): () => Promise<void> {
 
 /** The development admin on an empty store, or the one MERCURY_ADMIN_EMAIL/PASSWORD name; a warning while it is the default. */
 async function seedAdmin(config: MercuryConfig, users: UserStore, print: (line: string) => void) {
-  const email = process.env.MERCURY_ADMIN_EMAIL;
-  const password = process.env.MERCURY_ADMIN_PASSWORD;
   if ((await users.count()) === 0) {
-    if (email && password) {
-      await users.create(email, password, "admin");
+    if (config.firstAdmin) {
+      await users.create(config.firstAdmin.email, config.firstAdmin.password, "admin");
     } else if (!config.production) {
       await users.create(DEVELOPMENT_ADMIN.email, DEVELOPMENT_ADMIN.password, "admin");
     } else {
