@@ -1,11 +1,13 @@
-import { rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClickHouseHttpServer, startClickHouseHttp } from "#shared/clickhouse/http/index.ts";
 import { goldFixtureBatches } from "#test/fixtures/uranus-gold-sessions.ts";
-import { isolatedEnv } from "#test/helpers/platform.ts";
+import { isolatedEnv, v2Ping } from "#test/helpers/platform.ts";
 import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts";
 import { type GoldTestStore, openGoldTestStore } from "#test/helpers/uranus-gold.ts";
 import { buildHandlers } from "../../scripts/build.ts";
+import { CHROMIUM, launchBrowser, signIn } from "../e2e/platform.ts";
 
 /**
  * Mercury's HTTP function under `serverless offline` (API Gateway HTTP API events through Remix's Architect
@@ -124,4 +126,34 @@ describe("Mercury under serverless offline", () => {
     expect(await mapData.json()).toHaveProperty("couriers");
     expect(cross.status).toBe(403);
   }, 60_000);
+
+  it.skipIf(!existsSync(CHROMIUM))(
+    "draws a courier on the live map in a browser by polling, as API Gateway cannot stream",
+    async () => {
+      // Prepare
+      const browser = await launchBrowser();
+      const page = await browser.newPage();
+      await signIn(page, url);
+      await page.goto(`${url}/map`);
+      await page.waitForSelector('[data-testid="live-status"]:has-text("live")', { timeout: 20_000 });
+      const sessionId = randomUUID();
+
+      // Act: a ping reaches silver after the page is open
+      const now = new Date().toISOString();
+      await gold.feed([
+        {
+          receivedAt: now,
+          events: [{ protocol: 2, value: v2Ping({ session_id: sessionId, occurred_at: now, lat: 37.991 }) }],
+        },
+      ]);
+      const courier = page.locator(`[data-testid="courier-${sessionId}"]`);
+      await courier.waitFor({ timeout: 20_000 });
+      const lat = await courier.getAttribute("data-lat");
+      await browser.close();
+
+      // Assess
+      expect(Number(lat)).toBeCloseTo(37.991, 5);
+    },
+    60_000,
+  );
 });
