@@ -35,7 +35,13 @@ async function staticAsset(clientDir: string, rawPath: string): Promise<MercuryR
   const extension = path.extname(rawPath);
   const type = CONTENT_TYPES[extension];
   if (!type) return undefined;
-  const file = path.resolve(clientDir, `.${path.posix.normalize(decodeURIComponent(rawPath))}`);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return undefined; // Not a file name (a malformed escape): Remix answers it.
+  }
+  const file = path.resolve(clientDir, `.${path.posix.normalize(decoded)}`);
   if (!file.startsWith(`${clientDir}${path.sep}`)) return undefined;
   if (!(await stat(file).catch(() => undefined))?.isFile()) return undefined;
   const content = await readFile(file);

@@ -22,6 +22,15 @@ export interface GateRefusal {
   body: string;
 }
 
+/** The host an Origin header names; a malformed one names none (and is refused as another site). */
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The answer for a request refused before Remix, or undefined to go on. */
 export async function gate(
   context: MercuryContext,
@@ -31,7 +40,7 @@ export async function gate(
     const site = request.header("sec-fetch-site");
     const origin = request.header("origin");
     const host = request.header("x-forwarded-host") ?? request.header("host");
-    if (site === "cross-site" || (origin && origin !== "null" && new URL(origin).host !== host)) {
+    if (site === "cross-site" || (origin && origin !== "null" && originHost(origin) !== host)) {
       return { status: 403, contentType: "text/plain", body: "Cross-site request refused" };
     }
   }

@@ -47,13 +47,18 @@ export async function startMercury(options: MercuryOptions): Promise<MercuryServ
   app.set("trust proxy", "loopback");
   app.use(async (req, res, next) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    const refusal = await gate(context, {
-      method: req.method,
-      url: new URL(req.originalUrl, "http://mercury.local"),
-      header: (name) => req.get(name),
-    });
-    if (!refusal) return next();
-    res.status(refusal.status).type(refusal.contentType).send(refusal.body);
+    try {
+      const refusal = await gate(context, {
+        method: req.method,
+        url: new URL(req.originalUrl, "http://mercury.local"),
+        header: (name) => req.get(name),
+      });
+      if (!refusal) return next();
+      res.status(refusal.status).type(refusal.contentType).send(refusal.body);
+    } catch (error) {
+      // Express 4 does not catch a rejected promise: hand the error on, never leave it unhandled.
+      next(error);
+    }
   });
   let build: ServerBuild | (() => Promise<ServerBuild>);
   let closeVite: (() => Promise<void>) | undefined;

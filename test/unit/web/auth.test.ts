@@ -506,6 +506,10 @@ describe("Mercury's sign-up", () => {
       mercury,
       request("POST", `${BASE}/signup`, { host: "mercury.test", origin: "http://mercury.test" }),
     );
+    const malformed = await gate(
+      mercury,
+      request("POST", `${BASE}/signup`, { host: "mercury.test", origin: "not a url" }),
+    );
     const signupData = await gate(mercury, request("GET", `${BASE}/signup?_data=routes%2Fsignup`, {}));
     const sqlData = await gate(mercury, request("GET", `${BASE}/sql?_data=routes%2Fsql`, {}));
 
@@ -513,6 +517,7 @@ describe("Mercury's sign-up", () => {
     expect(crossSite?.status).toBe(403);
     expect(fetchSite?.status).toBe(403);
     expect(sameSite).toBeUndefined();
+    expect(malformed?.status).toBe(403);
     expect(signupData).toBeUndefined();
     expect(sqlData?.status).toBe(401);
   });
