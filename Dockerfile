@@ -1,5 +1,5 @@
 # PacketPulse functions image: each function of docker-compose.yml under serverless offline, the one-shot
-# migrations (cli/migrate.ts), and Mars. Runs as the image's unprivileged `node` user.
+# migrations (cli/migrate.ts), Mercury's server (web/server/cli.ts; `npm run build` builds the web app), and Mars. Runs as the image's unprivileged `node` user.
 FROM node:20.19.5-bookworm-slim
 
 # better-sqlite3 compiles from source when no prebuilt binary matches; curl serves the health checks.
@@ -21,5 +21,5 @@ RUN npm run build
 
 ENV PACKETPULSE_DATA_DIR=/data
 VOLUME ["/data"]
-EXPOSE 8000 8080
+EXPOSE 3000 8000 8080
 CMD ["npx", "serverless", "offline", "--host", "0.0.0.0"]

@@ -84,6 +84,11 @@ export function deploySettingsProblems(env) {
     "the name of the SSM SecureString parameter (/packetpulse/prod/api-key) holding the devices' API key",
   );
   need(
+    "MERCURY_SECRET_PARAMETER",
+    (v) => PARAMETER_NAME.test(v),
+    "the name of the SSM SecureString parameter (/packetpulse/prod/mercury-secret) holding Mercury's signing key",
+  );
+  need(
     "VPC_SUBNET_IDS",
     (v) => list(v).length > 0 && list(v).every((id) => SUBNET_ID.test(id)),
     "the private subnets of the MSK cluster's VPC, subnet-... separated by commas",

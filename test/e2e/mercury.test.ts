@@ -209,6 +209,29 @@ describe("Mercury in a browser", () => {
     expect(await query(platform, "SELECT count() FROM session_summary")).toBe("6");
   });
 
+  it("saves a query under a name, runs it again from the list after a reload, and deletes it", async () => {
+    // Prepare
+    const expected = await query(platform, "SELECT count() FROM session_summary");
+    await page.goto(`${platform.mercuryUrl}/sql`);
+
+    // Act
+    await page.fill("textarea", "SELECT count() AS sessions FROM session_summary");
+    await page.fill('input[name="name"]', "all sessions");
+    await page.click('button:text-is("Save query")');
+    await expect.poll(() => page.textContent('[data-testid="sql-notice"]')).toBe("Saved “all sessions”");
+    await page.goto(`${platform.mercuryUrl}/sql`);
+    await page.fill("textarea", "SELECT 'something else'");
+    await page.locator('[data-testid="saved-all sessions"] button:text-is("Run saved")').click();
+    const cell = await page.locator('[data-testid="sql-result"] tbody td').first().textContent();
+    const editor = await page.inputValue("textarea");
+    await page.locator('[data-testid="saved-all sessions"] button:text-is("Delete")').click();
+    await expect.poll(() => page.locator('[data-testid="saved-all sessions"]').count()).toBe(0);
+
+    // Assess
+    expect(cell).toBe(expected);
+    expect(editor).toBe("SELECT count() AS sessions FROM session_summary");
+  });
+
   it("keeps a viewer out of the admin pages", async () => {
     // Prepare: the admin creates a viewer in the users page.
     await page.goto(`${platform.mercuryUrl}/users`);

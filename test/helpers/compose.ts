@@ -11,6 +11,8 @@ export const COMPOSE_TEST_SECRETS = {
   CLICKHOUSE_PASSWORD: "compose-test-clickhouse",
   MINIO_ROOT_PASSWORD: "compose-test-minio",
   SQLPAD_ADMIN_PASSWORD: "compose-test-sqlpad",
+  MERCURY_SECRET: "compose-test-mercury-secret-of-32-characters",
+  MERCURY_ADMIN_PASSWORD: "compose-test-mercury-admin",
 };
 
 export interface ComposeService {

@@ -19,6 +19,7 @@ const PROD_SETTINGS = {
   CLICKHOUSE_USER: "packetpulse",
   CLICKHOUSE_PASSWORD_PARAMETER: "/packetpulse/prod/clickhouse-password",
   API_KEY_PARAMETER: "/packetpulse/prod/api-key",
+  MERCURY_SECRET_PARAMETER: "/packetpulse/prod/mercury-secret",
   VPC_SUBNET_IDS: "subnet-0a1b2c3d4e5f60718,subnet-1a1b2c3d4e5f60718",
   VPC_SECURITY_GROUP_IDS: "sg-0a1b2c3d4e5f60718",
   BRONZE_WAREHOUSE: "s3://packetpulse-bronze-prod/warehouse",
@@ -36,7 +37,16 @@ const SCRAM_SETTINGS = {
 };
 
 /** Variables of the surrounding shell that would change what is packaged. */
-const CLEARED = [...Object.keys(SCRAM_SETTINGS), "API_KEY", "CLICKHOUSE_PASSWORD", "VENUS_CONNECTIONS_TABLE"];
+const CLEARED = [
+  ...Object.keys(SCRAM_SETTINGS),
+  "API_KEY",
+  "CLICKHOUSE_PASSWORD",
+  "VENUS_CONNECTIONS_TABLE",
+  "MERCURY_SECRET",
+  "MERCURY_USERS_TABLE",
+  "MERCURY_CLICKHOUSE_USER",
+  "MERCURY_CLICKHOUSE_PASSWORD_PARAMETER",
+];
 
 async function packageStage(out: string, settings: Record<string, string>) {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -172,8 +182,8 @@ describe("serverless package", () => {
     );
 
     // Assess
-    expect(functions).toHaveLength(6);
-    expect(new Set(roles).size).toBe(6);
+    expect(functions).toHaveLength(7);
+    expect(new Set(roles).size).toBe(7);
     expect(resources.IamRoleLambdaExecution).toBeUndefined();
     for (const [name, fn] of functions) {
       const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
@@ -244,6 +254,7 @@ describe("serverless package", () => {
       "NeptuneRole",
       "CompactionRole",
       "UranusRole",
+      "MercuryRole",
     ]) {
       for (const statement of statementsOf(resources, role).filter((s) => resourceText(s) === "*")) {
         expect(
@@ -255,7 +266,7 @@ describe("serverless package", () => {
   });
 
   it("bundles each function without source maps into a small zip", async () => {
-    for (const fn of ["venus", "health", "jupiter", "neptune", "neptune-compaction", "uranus"]) {
+    for (const fn of ["venus", "health", "jupiter", "neptune", "neptune-compaction", "uranus", "mercury"]) {
       // Act
       const zip = path.join(out, `${fn}.zip`);
       const entries = await zipEntries(zip);
@@ -271,6 +282,56 @@ describe("serverless package", () => {
       ).toEqual([]);
       expect(statSync(zip).size, fn).toBeLessThan(2 * 1024 * 1024);
     }
+  });
+
+  it("packages Mercury with its browser assets, its own table and role, and its key from SSM only", async () => {
+    // Prepare
+    const mercury = resources.MercuryLambdaFunction!.Properties;
+    const variables = (mercury.Environment as { Variables: Record<string, string> }).Variables;
+    const statements = statementsOf(resources, "MercuryRole");
+    const table = resources.MercuryUsersTable!.Properties;
+    const routes = Object.values(resources)
+      .filter((r) => r.Type === "AWS::ApiGatewayV2::Route")
+      .map((r) => r.Properties.RouteKey);
+
+    // Act
+    const entries = await zipEntries(path.join(out, "mercury.zip"));
+
+    // Assess
+    expect(variables).toMatchObject({
+      NODE_ENV: "production",
+      MERCURY_USER_STORE: "dynamodb",
+      MERCURY_USERS_TABLE: "packetpulse-mercury-users-prod",
+      MERCURY_SECRET: "",
+      MERCURY_SECRET_PARAMETER: "/packetpulse/prod/mercury-secret",
+      CLICKHOUSE_URL: "https://clickhouse.internal.example:8443",
+      CLICKHOUSE_PASSWORD_PARAMETER: "/packetpulse/prod/clickhouse-password",
+    });
+    expect(routes).toEqual(expect.arrayContaining(["GET /", "ANY /{proxy+}", "GET /health"]));
+    expect(entries).toContain("dist/functions/mercury/handler.mjs");
+    expect(
+      entries.some((e) => /^dist\/functions\/mercury\/client\/assets\/entry\.client-.*\.js$/.test(e)),
+    ).toBe(true);
+    // Nothing of the other functions, nor the embedded store's native modules.
+    expect(entries.filter((e) => !e.startsWith("dist/functions/mercury/"))).toEqual([]);
+    expect(table).toMatchObject({
+      TableName: "packetpulse-mercury-users-prod",
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+    });
+    expect(allowed(statements, "dynamodb:PutItem")).toEqual(["getatt:MercuryUsersTable.Arn"]);
+    expect(allowed(statements, "ssm:GetParameter").sort()).toEqual([
+      "arn:aws:ssm:eu-west-1:123456789012:parameter/packetpulse/prod/clickhouse-password",
+      "arn:aws:ssm:eu-west-1:123456789012:parameter/packetpulse/prod/mercury-secret",
+    ]);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(
+      actions.filter((a) => a.startsWith("kafka") || a.startsWith("s3:") || a.startsWith("execute-api")),
+    ).toEqual([]);
+    // Venus's connection table is not Mercury's to touch.
+    expect(statements.map(resourceText).join(" ")).not.toContain("VenusConnectionsTable");
   });
 
   it("passes cfn-lint with no errors or warnings, with IAM access control and with SCRAM", async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { envSchema } from "#shared/config/index.ts";
+import { envSchema, loadConfig } from "#shared/config/index.ts";
 import { loadServerlessFile } from "#shared/runtime/index.ts";
 import {
   COMPOSE_TEST_SECRETS,
@@ -11,6 +11,7 @@ import {
   ROOT,
   readComposeConfig,
 } from "#test/helpers/compose.ts";
+import { loadMercuryConfig, mercuryEnvSchema } from "../../web/server/config.ts";
 
 /**
  * docker-compose.yml checked statically with `docker compose config` (no engine needed). CI installs the
@@ -53,6 +54,7 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
         "kafka",
         "localstack",
         "mars",
+        "mercury",
         "migrate",
         "minio",
         "minio-bucket",
@@ -101,7 +103,10 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
   it("runs each function of serverless.yml in exactly one service, so each scales on its own", () => {
     // Prepare
     const service = loadServerlessFile(path.join(ROOT, "serverless.yml"));
-    const functions = Object.keys(service.functions ?? {}).filter((name) => name !== "health");
+    // Mercury's function is Lambda's form of the dashboard; compose runs its own server (the `mercury` service).
+    const functions = Object.keys(service.functions ?? {}).filter(
+      (name) => name !== "health" && name !== "mercury",
+    );
 
     // Act
     const runBy = new Map<string, string[]>();
@@ -145,7 +150,7 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
     );
   });
 
-  it("publishes the original's ports: Venus 8000, Trino 8080, 3000 left for Mercury, none twice", () => {
+  it("publishes the original's ports: Venus 8000, Trino 8080, Mercury 3000, none twice", () => {
     // Act
     const published = Object.entries(config.services).flatMap(([name, service]) =>
       (service.ports ?? []).map((port) => ({ name, published: Number(port.published), target: port.target })),
@@ -155,8 +160,35 @@ describe.skipIf(!composeRequiredOrAvailable())("docker-compose.yml", () => {
     expect(published).toContainEqual({ name: "venus-gateway", published: 8000, target: 8000 });
     expect(published).toContainEqual({ name: "venus-gateway", published: 8001, target: 8001 });
     expect(published).toContainEqual({ name: "trino", published: 8080, target: 8080 });
-    expect(published.map((p) => p.published)).not.toContain(3000);
+    expect(published.filter((p) => p.published === 3000)).toEqual([
+      { name: "mercury", published: 3000, target: 3000 },
+    ]);
     expect(new Set(published.map((p) => p.published)).size).toBe(published.length);
+  });
+
+  it("serves Mercury from the built image, reading ClickHouse over HTTP and Kafka, its secrets from .env", () => {
+    // Prepare
+    const mercury = config.services.mercury!;
+    const environment = mercury.environment!;
+    const known = new Set([...Object.keys(envSchema.shape), ...Object.keys(mercuryEnvSchema.shape)]);
+
+    // Act
+    const unknown = Object.keys(environment).filter((variable) => !known.has(variable));
+    const packetpulse = loadConfig(environment);
+    const own = loadMercuryConfig(environment);
+
+    // Assess
+    expect(unknown).toEqual([]);
+    expect(mercury.image).toBe("packetpulse/functions:local");
+    expect(mercury.command).toEqual(["npx", "tsx", "web/server/cli.ts"]);
+    expect(packetpulse.clickhouse).toMatchObject({ backend: "server", url: "http://clickhouse:8123" });
+    expect(packetpulse.eventLog.backend).toBe("kafka");
+    expect(own).toMatchObject({ production: true, host: "0.0.0.0", port: 3000, secretIsDefault: false });
+    expect(environment.MERCURY_SECRET).toBe(SECRETS.MERCURY_SECRET);
+    expect(environment.MERCURY_ADMIN_PASSWORD).toBe(SECRETS.MERCURY_ADMIN_PASSWORD);
+    expect(mercury.volumes?.find((v) => v.target === "/data")?.type).toBe("volume");
+    expect(mercury.healthcheck?.test).toContain("http://localhost:3000/login");
+    expect(mercury.depends_on?.migrate?.condition).toBe("service_completed_successfully");
   });
 
   it("names Venus's connection table once: LocalStack's init script creates the table Venus uses", () => {

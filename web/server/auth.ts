@@ -52,7 +52,7 @@ export class Auth {
         algorithms: ["HS256"],
       });
       if (typeof payload.sub !== "string" || typeof payload.jti !== "string") return undefined;
-      const user = this.users.byId(payload.sub);
+      const user = await this.users.byId(payload.sub);
       if (!user) return undefined;
       return { user, sessionId: payload.jti, csrfToken: this.csrfToken(payload.jti) };
     } catch {

@@ -1,44 +1,32 @@
 import { parseArgs } from "node:util";
-import { findRunningStore } from "../../shared/clickhouse/http/index.ts";
 import { loadConfig } from "../../shared/config/index.ts";
+import { clickhouseForMercury } from "./clickhouse-endpoint.ts";
 import { type MercuryServer, startMercury } from "./index.ts";
+import { standaloneLiveFeed } from "./standalone-feed.ts";
 
 /**
  * `npm run web` (built app) and `npm run web:dev` (Vite, hot reload): Mercury on its own, reading ClickHouse
  * over HTTP: CLICKHOUSE_URL, else the interface of the platform running on this data folder (npm start).
+ * The live map follows Kafka's `sessions` topic when KAFKA_BOOTSTRAP_SERVERS is set, else silver.
  */
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { dev: { type: "boolean", default: false } } });
   const config = loadConfig();
-  let endpoint: { url: string; username: string; password: string };
-  if (config.clickhouse.backend === "server") {
-    endpoint = {
-      url: config.clickhouse.url,
-      username: config.clickhouse.username,
-      password: config.clickhouse.password,
-    };
-  } else {
-    const url = await findRunningStore(config);
-    if (!url) {
-      console.error(
-        "Mercury needs ClickHouse over HTTP: set CLICKHOUSE_URL (with CLICKHOUSE_USER/CLICKHOUSE_PASSWORD), or start the platform (npm start), which serves Mercury itself.",
-      );
-      process.exit(1);
-    }
-    endpoint = {
-      url,
-      username: config.clickhouseHttp.reader.name,
-      password: config.clickhouseHttp.reader.password,
-    };
-  }
+  const clickhouse = await clickhouseForMercury(config);
+  const live = await standaloneLiveFeed(config);
   const mercury: MercuryServer = await startMercury({
-    clickhouse: { ...endpoint, database: config.clickhouse.database },
+    clickhouse,
+    liveFeed: live.feed,
     dev: values.dev,
+  }).catch(async (error: unknown) => {
+    await live.close();
+    throw error;
   });
-  console.log(`Mercury ${mercury.url}   (ClickHouse ${endpoint.url})`);
+  console.log(`Mercury ${mercury.url}   (ClickHouse ${clickhouse.url}; live map from ${live.source})`);
   const stop = async () => {
     await mercury.close();
+    await live.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop());

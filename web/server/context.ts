@@ -16,6 +16,10 @@ export interface MercuryContext {
   loginLimiter: LoginRateLimiter;
   data: MercuryData;
   live: LiveHub;
+  /** Whether /api/live can stream (false on Lambda: API Gateway buffers responses; the map polls instead). */
+  liveStream: boolean;
+  /** Brings `live` up to date before a request reads it, where no feed runs (Lambda). */
+  refreshLive?: () => Promise<void>;
   /** Present where Mercury runs in the platform's process (npm start): the event log's figures. */
   pipeline?: PipelineProbe;
   baseMap: () => unknown;

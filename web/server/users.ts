@@ -1,10 +1,10 @@
-import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
-import { decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
+import { decoyHash, verifyPassword } from "./passwords.ts";
 
-/** Mercury's accounts, in one SQLite file in the data folder (durable, one writer: the Mercury process). */
+/**
+ * Mercury's accounts and their saved queries, behind one interface: a SQLite file in the data folder
+ * (users-sqlite.ts: embedded mode, one writer, the Mercury process) or a DynamoDB table (users-dynamo.ts:
+ * Mercury on Lambda). Each backend is imported only where it is chosen (better-sqlite3 is not in the Lambda zip).
+ */
 
 export type Role = "admin" | "viewer";
 
@@ -15,104 +15,57 @@ export interface MercuryUser {
   createdAt: string;
 }
 
-interface UserRow {
+/** A SQL query a user saved on the SQL page, under a name unique for that user. */
+export interface SavedQuery {
   id: string;
-  email: string;
-  role: Role;
-  password_hash: string;
-  created_at: string;
+  name: string;
+  sql: string;
+  updatedAt: string;
 }
+
+export interface UserStore {
+  count(): Promise<number>;
+  list(): Promise<MercuryUser[]>;
+  byId(id: string): Promise<MercuryUser | undefined>;
+  /** Throws UserStoreError when the email (in any case) already has an account. */
+  create(email: string, password: string, role: Role): Promise<MercuryUser>;
+  /** The user with that email and password, or undefined; as slow for an unknown email as for a known one. */
+  authenticate(email: string, password: string): Promise<MercuryUser | undefined>;
+  changePassword(id: string, current: string, next: string): Promise<boolean>;
+  /** Throws UserStoreError for the last admin's demotion. */
+  setRole(id: string, role: Role): Promise<void>;
+  /** Deletes the account and its saved queries; throws UserStoreError for the last admin. */
+  delete(id: string): Promise<void>;
+  /** The user's saved queries, by name. */
+  listQueries(userId: string): Promise<SavedQuery[]>;
+  /** Saves a query under its name, replacing the user's query of the same name. */
+  saveQuery(userId: string, name: string, sql: string): Promise<SavedQuery>;
+  deleteQuery(userId: string, queryId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** At most this many saved queries per user (the SQL page lists them all). */
+export const MAX_SAVED_QUERIES = 200;
 
 export class UserStoreError extends Error {
   override name = "UserStoreError";
 }
 
-function toUser(row: UserRow): MercuryUser {
-  return { id: row.id, email: row.email, role: row.role, createdAt: row.created_at };
-}
+export const LAST_ADMIN_ROLE = "The last admin cannot lose the role";
+export const LAST_ADMIN_DELETE = "The last admin account cannot be deleted";
+export const tooManyQueries = () =>
+  new UserStoreError(`At most ${MAX_SAVED_QUERIES} saved queries: delete one first`);
+export const emailTaken = (email: string, cause?: unknown) =>
+  new UserStoreError(`An account with the email ${email} already exists`, { cause });
 
-export class UserStore {
-  private readonly db: Database.Database;
-
-  constructor(file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS users (
-      id TEXT PRIMARY KEY,
-      email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-      role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
-      password_hash TEXT NOT NULL,
-      created_at TEXT NOT NULL
-    )`);
+/** The user with that password hash, or undefined; an unknown user costs a decoy hash (same timing). */
+export async function checkPassword<T>(
+  found: { user: T; hash: string } | undefined,
+  password: string,
+): Promise<T | undefined> {
+  if (!found) {
+    await verifyPassword(password, await decoyHash());
+    return undefined;
   }
-
-  count(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n;
-  }
-
-  list(): MercuryUser[] {
-    return (this.db.prepare("SELECT * FROM users ORDER BY email").all() as UserRow[]).map(toUser);
-  }
-
-  byId(id: string): MercuryUser | undefined {
-    const row = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
-    return row && toUser(row);
-  }
-
-  async create(email: string, password: string, role: Role): Promise<MercuryUser> {
-    const hash = await hashPassword(password);
-    const user = { id: randomUUID(), email: email.toLowerCase(), role, createdAt: new Date().toISOString() };
-    try {
-      this.db
-        .prepare("INSERT INTO users (id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-        .run(user.id, user.email, role, hash, user.createdAt);
-    } catch (error) {
-      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
-        throw new UserStoreError(`An account with the email ${user.email} already exists`, { cause: error });
-      }
-      throw error;
-    }
-    return user;
-  }
-
-  /** The user with that email and password, or undefined; as slow for an unknown email as for a known one. */
-  async authenticate(email: string, password: string): Promise<MercuryUser | undefined> {
-    const row = this.db.prepare("SELECT * FROM users WHERE email = ?").get(email) as UserRow | undefined;
-    if (!row) {
-      await verifyPassword(password, await decoyHash());
-      return undefined;
-    }
-    return (await verifyPassword(password, row.password_hash)) ? toUser(row) : undefined;
-  }
-
-  async changePassword(id: string, current: string, next: string): Promise<boolean> {
-    const row = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
-    if (!row || !(await verifyPassword(current, row.password_hash))) return false;
-    this.db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").run(await hashPassword(next), id);
-    return true;
-  }
-
-  setRole(id: string, role: Role): void {
-    if (role !== "admin" && this.isLastAdmin(id))
-      throw new UserStoreError("The last admin cannot lose the role");
-    this.db.prepare("UPDATE users SET role = ? WHERE id = ?").run(role, id);
-  }
-
-  delete(id: string): void {
-    if (this.isLastAdmin(id)) throw new UserStoreError("The last admin account cannot be deleted");
-    this.db.prepare("DELETE FROM users WHERE id = ?").run(id);
-  }
-
-  private isLastAdmin(id: string): boolean {
-    const user = this.byId(id);
-    if (user?.role !== "admin") return false;
-    return (
-      (this.db.prepare("SELECT count(*) AS n FROM users WHERE role = 'admin'").get() as { n: number }).n <= 1
-    );
-  }
-
-  close(): void {
-    this.db.close();
-  }
+  return (await verifyPassword(password, found.hash)) ? found.user : undefined;
 }

@@ -7,14 +7,17 @@ import { loader as liveLoader } from "../../../web/app/routes/api.live.ts";
 import { action as loginAction } from "../../../web/app/routes/login.tsx";
 import { loader as overviewLoader } from "../../../web/app/routes/overview.tsx";
 import { loader as sessionsLoader } from "../../../web/app/routes/sessions._index.tsx";
+import { action as signupAction, loader as signupLoader } from "../../../web/app/routes/signup.tsx";
 import { action as sqlAction, loader as sqlLoader } from "../../../web/app/routes/sql.tsx";
 import { action as usersAction } from "../../../web/app/routes/users.tsx";
 import { Auth, LoginRateLimiter } from "../../../web/server/auth.ts";
 import { loadMercuryConfig, MercuryConfigError } from "../../../web/server/config.ts";
 import type { MercuryContext } from "../../../web/server/context.ts";
 import type { MercuryData } from "../../../web/server/data.ts";
+import { gate } from "../../../web/server/gate.ts";
 import { LiveHub } from "../../../web/server/live.ts";
-import { UserStore, UserStoreError } from "../../../web/server/users.ts";
+import { type UserStore, UserStoreError } from "../../../web/server/users.ts";
+import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
 
 /**
  * Mercury's access rules as units: the loaders and actions called as Remix calls them, on a real user store
@@ -42,7 +45,7 @@ function untouchableData(): MercuryData {
 function setup(env: Record<string, string> = {}) {
   dir = mkdtempSync(path.join(os.tmpdir(), "mercury-unit-"));
   const config = loadMercuryConfig({ PACKETPULSE_DATA_DIR: dir, ...env });
-  users = new UserStore(config.usersFile);
+  users = new SqliteUserStore(config.usersFile);
   dataCalls = [];
   mercury = {
     config,
@@ -51,6 +54,7 @@ function setup(env: Record<string, string> = {}) {
     loginLimiter: new LoginRateLimiter(),
     data: untouchableData(),
     live: new LiveHub(),
+    liveStream: true,
     baseMap: () => ({}),
   };
   context = { mercury } as AppLoadContext;
@@ -86,8 +90,8 @@ const args = (request: Request, params: Record<string, string> = {}) =>
   ({ request, context, params }) as Parameters<typeof overviewLoader>[0];
 
 beforeEach(() => setup());
-afterEach(() => {
-  users.close();
+afterEach(async () => {
+  await users.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -126,7 +130,7 @@ describe("Mercury sessions and roles", () => {
       new Request(BASE, { headers: { cookie: `${name}=${header}.${forgedPayload}.${signature}` } }),
     );
     const valid = await mercury.auth.session(new Request(BASE, { headers: { cookie } }));
-    users.delete(user.id);
+    await users.delete(user.id);
     const afterDelete = await mercury.auth.session(new Request(BASE, { headers: { cookie } }));
 
     // Assess
@@ -153,7 +157,7 @@ describe("Mercury sessions and roles", () => {
     expect(page.status).toBe(403);
     expect(query.status).toBe(403);
     expect(manage.status).toBe(403);
-    expect(users.byId(viewer.user.id)).toBeDefined();
+    expect(await users.byId(viewer.user.id)).toBeDefined();
     expect(dataCalls).toEqual([]);
   });
 
@@ -259,7 +263,7 @@ describe("Mercury login", () => {
 
   it("refuses the development login with NODE_ENV=production", async () => {
     // Prepare
-    users.close();
+    await users.close();
     rmSync(dir, { recursive: true, force: true });
     setup({ NODE_ENV: "production", MERCURY_SECRET: "s".repeat(40) });
     await users.create("admin@example.com", "password", "admin");
@@ -286,10 +290,10 @@ describe("Mercury user store", () => {
     // Prepare
     const file = mercury.config.usersFile;
     await users.create("ops@example.com", "a-long-password-1", "viewer");
-    users.close();
+    await users.close();
 
     // Act
-    users = new UserStore(file);
+    users = new SqliteUserStore(file);
     const right = await users.authenticate("ops@example.com", "a-long-password-1");
     const wrong = await users.authenticate("ops@example.com", "a-long-password-2");
     const { default: Database } = await import("better-sqlite3");
@@ -309,14 +313,212 @@ describe("Mercury user store", () => {
     const admin = await users.create("boss@example.com", "a-long-password-1", "admin");
 
     // Act / Assess
-    expect(() => users.delete(admin.id)).toThrow(
+    await expect(users.delete(admin.id)).rejects.toThrow(
       new UserStoreError("The last admin account cannot be deleted"),
     );
-    expect(() => users.setRole(admin.id, "viewer")).toThrow(
+    await expect(users.setRole(admin.id, "viewer")).rejects.toThrow(
       new UserStoreError("The last admin cannot lose the role"),
     );
     await expect(users.create("BOSS@example.com", "another-password", "viewer")).rejects.toThrow(
       "An account with the email boss@example.com already exists",
     );
+  });
+});
+
+/** A data layer that answers ad-hoc SQL with the query it was given (what reached the store). */
+function echoingData(): MercuryData {
+  return {
+    adhoc: async (sql: string) => {
+      dataCalls.push(sql);
+      return { columns: ["sql"], types: ["String"], rows: [[sql]], ms: 1 };
+    },
+  } as unknown as MercuryData;
+}
+
+describe("Mercury's saved queries", () => {
+  it("saves an admin's query by name, lists it for that admin only, runs it and deletes it", async () => {
+    // Prepare
+    mercury.data = echoingData();
+    const admin = await cookieFor("boss@example.com", "admin");
+    const other = await cookieFor("other@example.com", "admin");
+    const sql = "SELECT status, count() FROM session_summary GROUP BY status";
+
+    // Act
+    const saved = (await sqlAction(
+      args(form({ intent: "save", name: "statuses", sql, csrf: admin.csrf }, admin.cookie)),
+    )) as Response;
+    const mine = (await sqlLoader(
+      args(new Request(`${BASE}/sql`, { headers: { cookie: admin.cookie } })),
+    )) as { saved: { id: string; name: string; sql: string }[] };
+    const theirs = (await sqlLoader(
+      args(new Request(`${BASE}/sql`, { headers: { cookie: other.cookie } })),
+    )) as { saved: unknown[] };
+    const id = mine.saved[0]!.id;
+    const ran = (await sqlAction(
+      args(form({ intent: "run-saved", id, csrf: admin.csrf }, admin.cookie)),
+    )) as Response;
+    const stolen = (await sqlAction(
+      args(form({ intent: "run-saved", id, csrf: other.csrf }, other.cookie)),
+    )) as Response;
+    await sqlAction(args(form({ intent: "delete", id, csrf: other.csrf }, other.cookie)));
+    const afterForeignDelete = await users.listQueries(admin.user.id);
+    await sqlAction(args(form({ intent: "delete", id, csrf: admin.csrf }, admin.cookie)));
+
+    // Assess
+    expect(saved.status).toBe(200);
+    expect(await saved.json()).toMatchObject({ notice: "Saved “statuses”" });
+    expect(mine.saved.map((q) => [q.name, q.sql])).toEqual([["statuses", sql]]);
+    expect(theirs.saved).toEqual([]);
+    expect(await ran.json()).toMatchObject({ sql, savedName: "statuses", rows: [[sql]] });
+    expect(stolen.status).toBe(404);
+    expect(dataCalls).toEqual([sql]);
+    expect(afterForeignDelete.map((q) => q.name)).toEqual(["statuses"]);
+    expect(await users.listQueries(admin.user.id)).toEqual([]);
+  });
+
+  it("validates the name and the id before anything is stored or run, and refuses viewers", async () => {
+    // Prepare
+    const admin = await cookieFor("boss@example.com", "admin");
+    const viewer = await cookieFor("viewer@example.com", "viewer");
+
+    // Act
+    const noName = (await sqlAction(
+      args(form({ intent: "save", name: "  ", sql: "SELECT 1", csrf: admin.csrf }, admin.cookie)),
+    )) as Response;
+    const longName = (await sqlAction(
+      args(form({ intent: "save", name: "x".repeat(101), sql: "SELECT 1", csrf: admin.csrf }, admin.cookie)),
+    )) as Response;
+    const badId = (await sqlAction(
+      args(form({ intent: "run-saved", id: "../1", csrf: admin.csrf }, admin.cookie)),
+    )) as Response;
+    const unknownIntent = (await sqlAction(
+      args(form({ intent: "export", sql: "SELECT 1", csrf: admin.csrf }, admin.cookie)),
+    )) as Response;
+    const viewerSave = await thrown(
+      sqlAction(args(form({ intent: "save", name: "n", sql: "SELECT 1", csrf: viewer.csrf }, viewer.cookie))),
+    );
+
+    // Assess
+    expect([noName.status, longName.status, badId.status, unknownIntent.status]).toEqual([
+      400, 400, 400, 400,
+    ]);
+    expect((await noName.json()).error).toBe("Name the query");
+    expect((await longName.json()).error).toBe("The name is too long (100 characters at most)");
+    expect((await badId.json()).error).toBe("Choose a saved query");
+    expect(viewerSave.status).toBe(403);
+    expect(await users.listQueries(admin.user.id)).toEqual([]);
+    expect(dataCalls).toEqual([]);
+  });
+});
+
+describe("Mercury's sign-up", () => {
+  const signupForm = (fields: Record<string, string>, address = "203.0.113.7") =>
+    new Request(`${BASE}/signup`, {
+      method: "POST",
+      body: new URLSearchParams(fields),
+      headers: { "x-forwarded-for": address },
+    });
+
+  it("is off by default: the page is not found and no account is created", async () => {
+    // Act
+    const page = await thrown(signupLoader(args(new Request(`${BASE}/signup`))));
+    const post = (await signupAction(
+      args(signupForm({ email: "new@example.com", password: "a-long-password-1" })),
+    )) as Response;
+
+    // Assess
+    expect(page.status).toBe(404);
+    expect(post.status).toBe(404);
+    expect(await users.count()).toBe(0);
+  });
+
+  it("creates a viewer and signs it in when MERCURY_SIGNUP=on", async () => {
+    // Prepare
+    await users.close();
+    rmSync(dir, { recursive: true, force: true });
+    setup({ MERCURY_SIGNUP: "on" });
+
+    // Act
+    const page = await signupLoader(args(new Request(`${BASE}/signup`)));
+    const created = (await signupAction(
+      args(signupForm({ email: "New@Example.com", password: "a-long-password-1" })),
+    )) as Response;
+    const cookie = (created.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const session = await mercury.auth.session(new Request(BASE, { headers: { cookie } }));
+    const again = (await signupAction(
+      args(signupForm({ email: "new@example.com", password: "a-long-password-2" }, "198.51.100.1")),
+    )) as Response;
+
+    // Assess
+    expect(page).toBeNull();
+    expect(created.status).toBe(302);
+    expect(created.headers.get("location")).toBe("/overview");
+    expect(session?.user).toMatchObject({ email: "new@example.com", role: "viewer" });
+    expect(again.status).toBe(409);
+    expect(await users.count()).toBe(1);
+  });
+
+  it("validates its input and limits attempts per address", async () => {
+    // Prepare
+    await users.close();
+    rmSync(dir, { recursive: true, force: true });
+    setup({ MERCURY_SIGNUP: "on" });
+
+    // Act
+    const invalid = (await signupAction(
+      args(signupForm({ email: "not-an-email", password: "short" }, "192.0.2.9")),
+    )) as Response;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await signupAction(
+        args(signupForm({ email: `user${i}@example.com`, password: "a-long-password-1" })),
+      ).catch((thrownResponse: Response) => thrownResponse);
+      statuses.push((response as Response).status);
+    }
+
+    // Assess
+    expect(invalid.status).toBe(400);
+    expect((await invalid.json()).error).toBe(
+      "Enter an email address; Passwords have at least 12 characters",
+    );
+    expect(statuses).toEqual([302, 302, 302, 302, 302, 429]);
+    expect(await users.count()).toBe(5);
+  });
+
+  it("is refused cross-site by the server's gate, which lets its data through without a session", async () => {
+    // Prepare
+    const request = (method: string, url: string, headers: Record<string, string>) => ({
+      method,
+      url: new URL(url),
+      header: (name: string) => headers[name],
+    });
+
+    // Act
+    const crossSite = await gate(
+      mercury,
+      request("POST", `${BASE}/signup`, { host: "mercury.test", origin: "https://evil.example" }),
+    );
+    const fetchSite = await gate(
+      mercury,
+      request("POST", `${BASE}/signup`, { host: "mercury.test", "sec-fetch-site": "cross-site" }),
+    );
+    const sameSite = await gate(
+      mercury,
+      request("POST", `${BASE}/signup`, { host: "mercury.test", origin: "http://mercury.test" }),
+    );
+    const malformed = await gate(
+      mercury,
+      request("POST", `${BASE}/signup`, { host: "mercury.test", origin: "not a url" }),
+    );
+    const signupData = await gate(mercury, request("GET", `${BASE}/signup?_data=routes%2Fsignup`, {}));
+    const sqlData = await gate(mercury, request("GET", `${BASE}/sql?_data=routes%2Fsql`, {}));
+
+    // Assess
+    expect(crossSite?.status).toBe(403);
+    expect(fetchSite?.status).toBe(403);
+    expect(sameSite).toBeUndefined();
+    expect(malformed?.status).toBe(403);
+    expect(signupData).toBeUndefined();
+    expect(sqlData?.status).toBe(401);
   });
 });

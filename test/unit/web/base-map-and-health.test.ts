@@ -15,7 +15,7 @@ import type { MercuryContext } from "../../../web/server/context.ts";
 import type { MercuryData } from "../../../web/server/data.ts";
 import { venusHealth } from "../../../web/server/health.ts";
 import { LiveHub } from "../../../web/server/live.ts";
-import { UserStore } from "../../../web/server/users.ts";
+import { SqliteUserStore } from "../../../web/server/users-sqlite.ts";
 
 /**
  * The base map's settings and world outline, and the pipeline page's health model, as Remix calls the
@@ -31,7 +31,7 @@ afterEach(async () => {
 async function mercuryWith(env: Record<string, string>, extra: Partial<MercuryContext> = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mercury-map-unit-"));
   const config = loadMercuryConfig({ PACKETPULSE_DATA_DIR: dir, ...env });
-  const users = new UserStore(config.usersFile);
+  const users = new SqliteUserStore(config.usersFile);
   cleanups.push(() => {
     users.close();
     rmSync(dir, { recursive: true, force: true });
@@ -43,6 +43,7 @@ async function mercuryWith(env: Record<string, string>, extra: Partial<MercuryCo
     loginLimiter: new LoginRateLimiter(),
     data: {} as MercuryData,
     live: new LiveHub(),
+    liveStream: true,
     baseMap: () => ({}),
     worldMap,
     baseMapSettings: baseMapSettings(config.mapboxAccessToken),

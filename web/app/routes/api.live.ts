@@ -7,7 +7,15 @@ import { requireSession } from "../guard.server.ts";
  */
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireSession(context, request, "data");
-  const { live } = context.mercury;
+  const { live, liveStream } = context.mercury;
+  if (!liveStream) {
+    // On Lambda, API Gateway returns a response only when it is complete: a stream would never arrive.
+    // The map sees the stream fail and polls its own data route instead (web/app/live-feed.ts).
+    return Response.json(
+      { error: "Live updates are not streamed here: poll the map's data", poll: "/map?_data=routes%2Fmap" },
+      { status: 503, headers: { "Retry-After": "2" } },
+    );
+  }
   const encoder = new TextEncoder();
   let cleanup = () => {};
   const stream = new ReadableStream<Uint8Array>({

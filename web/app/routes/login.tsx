@@ -1,5 +1,5 @@
 import { type ActionFunctionArgs, type LoaderFunctionArgs, redirect } from "@remix-run/node";
-import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { DEVELOPMENT_ADMIN } from "../../server/config.ts";
 import "../context.ts";
@@ -17,7 +17,7 @@ function safeRedirect(to: string | undefined): string {
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   if (await context.mercury.auth.session(request)) return redirect("/overview");
-  return { development: !context.mercury.config.production };
+  return { development: !context.mercury.config.production, signup: context.mercury.config.signup };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -61,6 +61,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Login() {
   const result = useActionData<{ error?: string }>();
+  const { signup } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const navigation = useNavigation();
   return (
@@ -85,6 +86,11 @@ export default function Login() {
           Sign in
         </button>
       </Form>
+      {signup ? (
+        <p>
+          No account? <Link to="/signup">Create one</Link>.
+        </p>
+      ) : null}
     </main>
   );
 }

@@ -5,6 +5,7 @@ import mapStyles from "maplibre-gl/dist/maplibre-gl.css?url";
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { LiveCourier, LiveUpdate } from "../../server/live.ts";
 import { requireSession } from "../guard.server.ts";
+import { LiveSource } from "../live-feed.ts";
 import { Empty, fmt, LocalTime, STATUS_COLOURS, StatusBadge } from "../ui.tsx";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: mapStyles }];
@@ -144,7 +145,7 @@ export default function LiveMap() {
   }, []);
 
   useEffect(() => {
-    const source = new EventSource("/api/live");
+    const source = new LiveSource("/api/live", "/map?_data=routes%2Fmap");
     source.addEventListener("open", () => setConnected(true));
     source.addEventListener("error", () => setConnected(false));
     source.addEventListener("snapshot", (event) => {

@@ -35,7 +35,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       : Response.json({ error: "The current password is wrong" }, { status: 400 });
   }
   try {
-    users.delete(session.user.id);
+    await users.delete(session.user.id);
   } catch (error) {
     if (error instanceof UserStoreError) return Response.json({ error: error.message }, { status: 409 });
     throw error;

@@ -18,7 +18,7 @@ export const userActionSchema = z.discriminatedUnion("intent", [
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const session = await requireAdmin(context, request);
-  return { users: context.mercury.users.list(), csrf: session.csrfToken, me: session.user.id };
+  return { users: await context.mercury.users.list(), csrf: session.csrfToken, me: session.user.id };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -35,10 +35,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return Response.json({ notice: `Created ${user.email} (${user.role})` });
     }
     if (input.intent === "role") {
-      users.setRole(input.id, input.role);
+      await users.setRole(input.id, input.role);
       return Response.json({ notice: "Role changed" });
     }
-    users.delete(input.id);
+    await users.delete(input.id);
     return Response.json({ notice: "Account deleted" });
   } catch (error) {
     if (error instanceof UserStoreError) return Response.json({ error: error.message }, { status: 409 });
