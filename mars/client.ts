@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import { V1_LOG_UNAVAILABLE_PREFIX } from "#shared/events/index.ts";
+import { backoffDelay } from "#shared/platform/backoff.ts";
 import { MarsAuthError, MarsError, MarsGaveUpError } from "./errors.ts";
 import type { OutboundFrame } from "./frames.ts";
 import type { Protocol } from "./types.ts";
@@ -283,9 +284,14 @@ export class MarsClient {
       );
       return;
     }
-    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (this.#attempts - 1));
     // "Equal jitter": at least half the backoff, so retries spread out without collapsing to zero.
-    const delay = Math.round(ceiling / 2 + (ceiling / 2) * this.#options.jitter());
+    const delay = Math.round(
+      backoffDelay(
+        this.#attempts,
+        { initialMs: backoffBaseMs, maxMs: backoffMaxMs, jitter: "equal" },
+        this.#options.jitter,
+      ),
+    );
     this.stats.reconnects++;
     this.#notice(
       `Mars: connection to ${url} lost (${reason}); reconnecting in ${delay} ms (attempt ${this.#attempts} of ${maxReconnects})`,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { sleep } from "#shared/platform/sleep.ts";
 import { ClickHouseStoreError } from "./errors.ts";
 
 /**
@@ -169,7 +170,7 @@ export async function acquireLease(
         `Lease ${name} is still held by ${current?.holder ?? "another process"} after ${options.waitMs ?? DEFAULT_WAIT_MS} ms; if that process is gone, the lease expires by itself (drop table ${tableOf(name)} to end it now)`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs);
     pollMs = Math.min(pollMs * 2, 2_000);
   }
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import type { IcebergCatalog, LoadedTable } from "./catalog/types.ts";
 import { CommitConflictError, IcebergError } from "./errors.ts";
 import { readManifest, readManifestList, writeManifest, writeManifestList } from "./manifest.ts";
@@ -39,7 +41,8 @@ export interface RetryPolicy {
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 12, initialDelayMs: 20 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Conflicting commits back off from `initialDelayMs`, doubled up to this, spread ±50 %. */
+const MAX_RETRY_DELAY_MS = 2_000;
 
 /**
  * One Iceberg table: its current metadata from the catalog, and the operations the bronze layer needs
@@ -92,7 +95,11 @@ export class IcebergTable {
    * wrote, reloads and tries again with growing, jittered pauses. `prepare` returns undefined to give up.
    */
   async commit(prepare: (table: IcebergTable) => Promise<CommitPlan | undefined>, retry = DEFAULT_RETRY) {
-    let delay = retry.initialDelayMs;
+    const backoff = {
+      initialMs: retry.initialDelayMs,
+      maxMs: MAX_RETRY_DELAY_MS,
+      jitter: "centred",
+    } as const;
     for (let attempt = 1; ; attempt++) {
       const plan = await prepare(this);
       if (!plan) return false;
@@ -109,8 +116,7 @@ export class IcebergTable {
             cause: error,
           });
         }
-        await sleep(delay * (0.5 + Math.random()));
-        delay = Math.min(delay * 2, 2000);
+        await sleep(backoffDelay(attempt, backoff));
         await this.refresh();
       }
     }

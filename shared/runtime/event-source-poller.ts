@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from "#shared/event-log/types.ts";
+import { type BackoffPolicy, backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { EventSourceStopped, InvocationError } from "./errors.ts";
 import {
   buildKafkaEvent,
@@ -29,11 +31,8 @@ export type FailureReason = "RetryAttemptsExhausted" | "RecordAgeExceeded" | "Pa
 /** With infinite retries and an on-failure destination, Lambda caps retries at 10 (kafka-on-failure-destination.html). */
 const RETRIES_WITH_DESTINATION = 10;
 
-export interface RetryBackoff {
-  /** First retry delay; each further retry doubles it. */
-  initialMs: number;
-  maxMs: number;
-}
+/** First retry delay, doubled on each further retry up to maxMs (no jitter: one poller per function). */
+export type RetryBackoff = Pick<BackoffPolicy, "initialMs" | "maxMs">;
 
 export interface PollerOptions {
   spec: EventSourceSpec;
@@ -436,26 +435,13 @@ export class EventSourcePoller {
   }
 
   private backoffMs(attempt: number): number {
-    const { initialMs, maxMs } = this.options.backoff;
-    return Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
+    return backoffDelay(attempt, this.options.backoff);
   }
 
   /** A delay that ends early, with EventSourceStopped, when the runtime stops. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.abort.signal.aborted) {
-        reject(new EventSourceStopped(this.options.spec.functionName));
-        return;
-      }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new EventSourceStopped(this.options.spec.functionName));
-      };
-      const timer = setTimeout(() => {
-        this.abort.signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      this.abort.signal.addEventListener("abort", onAbort, { once: true });
+    return sleep(ms, this.abort.signal).catch(() => {
+      throw new EventSourceStopped(this.options.spec.functionName);
     });
   }
 }

@@ -20,6 +20,8 @@ import type {
   LogRecordInput,
   TopicSpec,
 } from "#shared/event-log/types.ts";
+import { backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { KafkaLogConsumer } from "./consumer.ts";
 import { classifyKafkaError, describeKafkaError } from "./errors.ts";
 import { type GroupCommitStats, GroupCommitter, type GroupItem } from "./group-commit.ts";
@@ -59,9 +61,8 @@ const ADMIN_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 };
  */
 const PRODUCER_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 };
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** Pauses between whole-send attempts: 100 ms, doubled up to 1 s, never past the append's deadline. */
+const SEND_BACKOFF = { initialMs: 100, maxMs: 1_000 };
 
 const TIMED_OUT = Symbol("timed out");
 /** The shortest time one send attempt is given, even past the deadline (the first attempt always runs). */
@@ -287,7 +288,6 @@ export class KafkaEventLog implements EventLog {
     let prepared:
       | { topicMessages: { topic: string; messages: Message[] }[]; placement: Placement[] }
       | undefined;
-    let backoff = 100;
     let lastError: unknown;
     // Every wait below is bounded by the deadline (at least MIN_ATTEMPT_MS per attempt), so an append
     // settles in about appendTimeoutMs even when a broker accepts connections but never answers.
@@ -341,8 +341,7 @@ export class KafkaEventLog implements EventLog {
           );
         }
         if (action === "reset-producer") await this.resetProducer();
-        await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
-        backoff = Math.min(backoff * 2, 1_000);
+        await sleep(Math.min(backoffDelay(attempt, SEND_BACKOFF), Math.max(0, deadline - Date.now())));
       }
     }
     throw new EventLogError(

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { eventJsonSchemaFiles, V1_FIELDS } from "#shared/events/index.ts";
 
-const repositoryFile = (path: string) => readFileSync(new URL(`../../../../${path}`, import.meta.url), "utf8");
+const repositoryFile = (path: string) =>
+  readFileSync(new URL(`../../../../${path}`, import.meta.url), "utf8");
 
 describe("generated JSON Schemas", () => {
   it.each(eventJsonSchemaFiles().map((file) => [file.path, file.content]))(
