@@ -6,8 +6,6 @@ import { sweepStep } from "./retention.ts";
 import { type LogStatements, prepareStatements } from "./statements.ts";
 import type {
   AppendRequest,
-  LeaseIsFree,
-  LeaseOwner,
   PartitionOffsets,
   PartitionRef,
   RecordMaker,
@@ -30,14 +28,15 @@ export type {
 
 /**
  * Synchronous data access for the embedded log: every statement it runs, every transaction boundary.
- * Topics and records live here; consumer-group leases and offsets in leases.ts, retention in retention.ts,
- * the statements themselves in statements.ts.
+ * Topics and records live here; consumer-group leases and offsets in leases.ts (`store.leases`),
+ * retention in retention.ts, the statements themselves in statements.ts.
  */
 
 export class LogStore {
   private readonly topicsByName = new Map<string, TopicMeta>();
   private readonly statements: LogStatements;
-  private readonly leases: GroupLeases;
+  /** Consumer groups: partition leases and committed offsets. */
+  readonly leases: GroupLeases;
 
   constructor(private readonly db: Database.Database) {
     this.statements = prepareStatements(db);
@@ -123,10 +122,6 @@ export class LogStore {
     return this.statements.partitionOffsets.all(topicId);
   }
 
-  committedOffsets(groupId: string, topicId: number): Map<number, number> {
-    return this.leases.committedOffsets(groupId, topicId);
-  }
-
   /**
    * Up to `limit` records of a partition from `fromOffset`, in offset order, each made by `make` (by default
    * a {@link StoredRecord}). SQLite concatenates the rows into one byte string (`<offset> <timestamp> <key
@@ -171,27 +166,6 @@ export class LogStore {
         );
     }
     return slab === null ? [] : parseSlab(slab, make, offsetOf);
-  }
-
-  /** See {@link GroupLeases.claim}. */
-  claimLeases(
-    owner: LeaseOwner,
-    wanted: PartitionRef[],
-    alreadyOwned: (ref: PartitionRef) => boolean,
-    leaseIsFree: LeaseIsFree,
-    startAt: (ref: PartitionRef) => "earliest" | "latest",
-    now: number,
-  ): { ref: PartitionRef; resumeAt: number | null }[] {
-    return this.leases.claim(owner, wanted, alreadyOwned, leaseIsFree, startAt, now);
-  }
-
-  /** Commits `offset` (the next record to read) for the group if this member still holds the lease. */
-  commit(owner: LeaseOwner, ref: PartitionRef, offset: number, now: number): boolean {
-    return this.leases.commit(owner, ref, offset, now);
-  }
-
-  releaseLeases(groupId: string, memberId: string): void {
-    this.leases.release(groupId, memberId);
   }
 
   /** See {@link sweepStep}. */
