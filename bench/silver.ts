@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { ClickHouseClient } from "@clickhouse/client";
 import WebSocket from "ws";
+import { sleep } from "#shared/platform/sleep.ts";
 
 /**
  * `npm run bench:silver`: the silver layer (event log → event-source runtime → Jupiter → ClickHouse).
@@ -73,7 +74,7 @@ async function runSender(spec: SenderSpec): Promise<SenderResult> {
   while (sent < total) {
     const due = started + batches * intervalMs;
     const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait);
     const size = Math.min(spec.batchSize, total - sent);
     const occurredAt = new Date(Date.now() - 500).toISOString();
     const events = Array.from({ length: size }, (_, k) => {
@@ -101,7 +102,7 @@ async function runSender(spec: SenderSpec): Promise<SenderResult> {
     batches += 1;
   }
   const deadline = Date.now() + 30_000;
-  while (answered < batches && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (answered < batches && Date.now() < deadline) await sleep(20);
   socket.close();
   return { acks, sent, accepted };
 }
@@ -197,7 +198,6 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function runSenderWorker(spec: SenderSpec): Promise<SenderResult> {
   // Worker threads start without tsx's loader: register it, then load this file in the worker.

@@ -4,6 +4,7 @@ import path from "node:path";
 import { loadModels, openGoldStore, runGold } from "#functions/uranus/index.ts";
 import { serveEmbeddedStore } from "#shared/clickhouse/http/index.ts";
 import { loadConfig } from "#shared/config/index.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { loadMercuryConfig } from "../web/server/config.ts";
 import { startMercury } from "../web/server/index.ts";
 import { generateSilver } from "./gold.ts";
@@ -192,9 +193,9 @@ async function main(): Promise<void> {
           speed_kmh: 20,
         });
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     const cpu = process.cpuUsage(cpuBefore);
     progress(`  ${sent} events sent, ${updates} pushes received`);
     for (const controller of controllers) controller.abort();

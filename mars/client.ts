@@ -1,7 +1,9 @@
-import WebSocket from "ws";
-import { V1_LOG_UNAVAILABLE_PREFIX } from "#shared/events/index.ts";
+import type WebSocket from "ws";
+import { backoffDelay } from "#shared/platform/backoff.ts";
 import { MarsAuthError, MarsError, MarsGaveUpError } from "./errors.ts";
 import type { OutboundFrame } from "./frames.ts";
+import { describeV2Rejection, parseReplyObject, readV1Reply, readV2Reply } from "./replies.ts";
+import { closeConnection, isOpen, openConnection } from "./transport.ts";
 import type { Protocol } from "./types.ts";
 
 /**
@@ -17,6 +19,8 @@ import type { Protocol } from "./types.ts";
  * sent again on the next connection (Venus derives v1 event ids from content and v2 events carry their
  * own, so a frame stored twice counts once downstream). Reconnects back off exponentially with jitter and
  * give up after `maxReconnects` attempts in a row without progress.
+ *
+ * The socket itself is opened and closed in transport.ts; replies are read in replies.ts.
  */
 
 export interface MarsClientOptions {
@@ -177,19 +181,8 @@ export class MarsClient {
     const socket = this.#socket;
     this.#socket = undefined;
     this.#ready = false;
-    if (!socket || socket.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, 2000);
-      socket.once("close", () => {
-        clearTimeout(force);
-        resolve();
-      });
-      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
-      else socket.close(1000, "Mars is done");
-    });
+    if (!socket) return;
+    await closeConnection(socket);
   }
 
   #notice(message: string): void {
@@ -199,52 +192,46 @@ export class MarsClient {
   #connect(): void {
     if (this.#closing || this.#failure) return;
     const { url, apiKey, protocol, connectTimeoutMs } = this.#options;
-    const socket = new WebSocket(url, {
-      headers: protocol === "v2" ? { "x-api-key": apiKey } : undefined,
-      handshakeTimeout: connectTimeoutMs,
-      perMessageDeflate: false,
+    const socket: WebSocket = openConnection(url, apiKey, protocol, connectTimeoutMs, {
+      upgradeRefused: (status) => {
+        if (status === 401 || status === 403) {
+          this.#fail(
+            new MarsAuthError(
+              `Mars: ${url} refused the API key (HTTP ${status} at the WebSocket upgrade); check API_KEY or --api-key`,
+            ),
+          );
+        }
+        this.#problem = `the server answered the WebSocket upgrade with HTTP ${status}`;
+      },
+      open: () => {
+        if (protocol === "v1") {
+          // The authentication frame, byte for byte as the original protocol has it.
+          socket.send(JSON.stringify({ type: "authentication", api_key: apiKey }));
+          this.#armTimer(
+            socket,
+            `no answer to the authentication frame within ${connectTimeoutMs} ms`,
+            connectTimeoutMs,
+          );
+        } else {
+          this.#becomeReady();
+        }
+      },
+      message: (text) => this.#onMessage(socket, text),
+      error: (message) => {
+        if (this.#socket === socket) this.#problem ??= message;
+      },
+      close: (code, reason) => {
+        if (this.#socket !== socket) return;
+        this.#socket = undefined;
+        this.#ready = false;
+        this.#stopAckTimer();
+        const why =
+          this.#problem ?? `connection closed with code ${code}${reason.length > 0 ? ` (${reason})` : ""}`;
+        this.#lost(why);
+      },
     });
     this.#socket = socket;
     this.#problem = undefined;
-    socket.on("unexpected-response", (_request, response) => {
-      const status = response.statusCode ?? 0;
-      response.resume();
-      if (status === 401 || status === 403) {
-        this.#fail(
-          new MarsAuthError(
-            `Mars: ${url} refused the API key (HTTP ${status} at the WebSocket upgrade); check API_KEY or --api-key`,
-          ),
-        );
-      }
-      this.#problem = `the server answered the WebSocket upgrade with HTTP ${status}`;
-      socket.terminate();
-    });
-    socket.on("open", () => {
-      if (protocol === "v1") {
-        // The authentication frame, byte for byte as the original protocol has it.
-        socket.send(JSON.stringify({ type: "authentication", api_key: apiKey }));
-        this.#armTimer(
-          socket,
-          `no answer to the authentication frame within ${connectTimeoutMs} ms`,
-          connectTimeoutMs,
-        );
-      } else {
-        this.#becomeReady();
-      }
-    });
-    socket.on("message", (data) => this.#onMessage(socket, String(data)));
-    socket.on("error", (error) => {
-      if (this.#socket === socket) this.#problem ??= error.message;
-    });
-    socket.on("close", (code, reason) => {
-      if (this.#socket !== socket) return;
-      this.#socket = undefined;
-      this.#ready = false;
-      this.#stopAckTimer();
-      const why =
-        this.#problem ?? `connection closed with code ${code}${reason.length > 0 ? ` (${reason})` : ""}`;
-      this.#lost(why);
-    });
   }
 
   #becomeReady(): void {
@@ -283,9 +270,14 @@ export class MarsClient {
       );
       return;
     }
-    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (this.#attempts - 1));
     // "Equal jitter": at least half the backoff, so retries spread out without collapsing to zero.
-    const delay = Math.round(ceiling / 2 + (ceiling / 2) * this.#options.jitter());
+    const delay = Math.round(
+      backoffDelay(
+        this.#attempts,
+        { initialMs: backoffBaseMs, maxMs: backoffMaxMs, jitter: "equal" },
+        this.#options.jitter,
+      ),
+    );
     this.stats.reconnects++;
     this.#notice(
       `Mars: connection to ${url} lost (${reason}); reconnecting in ${delay} ms (attempt ${this.#attempts} of ${maxReconnects})`,
@@ -315,7 +307,7 @@ export class MarsClient {
 
   #pump(): void {
     const socket = this.#socket;
-    if (!this.#ready || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (!this.#ready || !socket || !isOpen(socket)) return;
     const batch = this.#unsent;
     this.#unsent = [];
     for (const pending of batch) {
@@ -330,12 +322,8 @@ export class MarsClient {
 
   #onMessage(socket: WebSocket, text: string): void {
     if (socket !== this.#socket) return;
-    let reply: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== "object" || parsed === null) throw new Error("not an object");
-      reply = parsed as Record<string, unknown>;
-    } catch {
+    const reply = parseReplyObject(text);
+    if (reply === undefined) {
       this.#notice(`Mars: ignored a reply that is not a JSON object: ${text.slice(0, 200)}`);
       return;
     }
@@ -344,20 +332,19 @@ export class MarsClient {
   }
 
   #onV1Reply(reply: Record<string, unknown>): void {
-    if (!this.#ready) {
-      if (reply.status === "authenticated") {
+    const reading = readV1Reply(reply, this.#ready);
+    switch (reading.kind) {
+      case "authenticated":
         this.#becomeReady();
-      } else if (reply.status === "error") {
-        const message = typeof reply.message === "string" ? reply.message : JSON.stringify(reply);
-        this.#fail(new MarsAuthError(`Mars: ${this.#options.url} refused to authenticate: ${message}`));
-      } else {
-        this.#notice(`Mars: ignored a reply before authentication: ${JSON.stringify(reply).slice(0, 200)}`);
-      }
-      return;
-    }
-    if (typeof reply.success !== "boolean") {
-      this.#notice(`Mars: ignored a reply without "success": ${JSON.stringify(reply).slice(0, 200)}`);
-      return;
+        return;
+      case "authentication-refused":
+        this.#fail(
+          new MarsAuthError(`Mars: ${this.#options.url} refused to authenticate: ${reading.message}`),
+        );
+        return;
+      case "ignored":
+        this.#notice(reading.notice);
+        return;
     }
     // Replies come in the order of the frames: the oldest frame in flight is the one answered.
     const oldest = this.#oldestSent();
@@ -365,37 +352,36 @@ export class MarsClient {
       this.#notice("Mars: ignored a reply with no frame in flight");
       return;
     }
-    if (reply.success) {
+    if (reading.kind === "acknowledged") {
       this.stats.acknowledged += 1;
-    } else if (typeof reply.message === "string" && reply.message.startsWith(V1_LOG_UNAVAILABLE_PREFIX)) {
-      this.#retryLater(oldest, "a message", reply.message);
+    } else if (reading.kind === "log-unavailable") {
+      this.#retryLater(oldest, "a message", reading.message);
       return;
     } else {
       this.stats.rejected += 1;
-      if (typeof reply.message === "string") this.stats.lastRejection = reply.message;
+      if (reading.message !== undefined) this.stats.lastRejection = reading.message;
     }
     this.#answered(oldest);
   }
 
   #onV2Reply(reply: Record<string, unknown>): void {
-    const batchId = typeof reply.batch_id === "string" ? reply.batch_id : undefined;
-    if (reply.type === "ack" && batchId !== undefined) {
-      const pending = this.#byBatch.get(batchId);
+    const reading = readV2Reply(reply);
+    if (reading.kind === "ack") {
+      const pending = this.#byBatch.get(reading.batchId);
       if (!pending?.sent) return;
-      const accepted = typeof reply.accepted === "number" ? reply.accepted : 0;
-      const rejected = typeof reply.rejected === "number" ? reply.rejected : pending.frame.units - accepted;
+      const { accepted } = reading;
+      const rejected = reading.rejected ?? pending.frame.units - accepted;
       this.stats.acknowledged += accepted;
       this.stats.rejected += rejected;
       if (rejected > 0) this.stats.lastRejection = describeV2Rejection(reply);
       this.#answered(pending);
       return;
     }
-    if (reply.type !== "error") {
-      this.#notice(`Mars: ignored an unexpected reply: ${JSON.stringify(reply).slice(0, 200)}`);
+    if (reading.kind === "unexpected") {
+      this.#notice(reading.notice);
       return;
     }
-    const code = String(reply.error);
-    const message = typeof reply.message === "string" ? reply.message : "";
+    const { batchId, code, message } = reading;
     // An error that names a batch of ours answers it; any other answers the oldest frame that was broken
     // on purpose (not JSON, or not a valid batch), which is the only kind Venus cannot tie to a batch id.
     const pending =
@@ -484,18 +470,4 @@ export class MarsClient {
     for (const timer of this.#retryTimers) clearTimeout(timer);
     this.#retryTimers.clear();
   }
-}
-
-/** The first rejection of an ack, as `field rule: message`. */
-function describeV2Rejection(reply: Record<string, unknown>): string {
-  const results = Array.isArray(reply.results) ? reply.results : [];
-  for (const result of results) {
-    if (typeof result !== "object" || result === null || (result as { ok?: unknown }).ok !== false) continue;
-    const errors = (result as { errors?: unknown }).errors;
-    const first = Array.isArray(errors) ? (errors[0] as Record<string, unknown> | undefined) : undefined;
-    if (first)
-      return `${String(first.field ?? "")} ${String(first.rule ?? "")}: ${String(first.message ?? "")}`.trim();
-    return "rejected";
-  }
-  return "rejected";
 }

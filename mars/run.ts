@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { sleep } from "#shared/platform/sleep.ts";
 import { CITIES } from "./cities/index.ts";
 import { MarsClient } from "./client.ts";
 import { defaultStartMs, RateLimiter, SimClock, type Speed } from "./clock.ts";
@@ -261,7 +262,7 @@ export async function runMars(
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */
 async function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   try {
-    await sleep(ms, undefined, { signal });
+    await sleep(ms, signal);
     return true;
   } catch {
     return false;

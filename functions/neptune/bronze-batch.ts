@@ -7,6 +7,7 @@ import {
 } from "#shared/iceberg/index.ts";
 import type { DeadLetter, DeadLetterSink } from "#shared/lambda/dead-letter.ts";
 import { partitionKey, type SessionsRecord } from "#shared/lambda/sessions-record.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { BronzeEncoder } from "./bronze-encoder.ts";
 
 /**
@@ -62,7 +63,7 @@ export class CommitPacer {
   async wait(rows: number): Promise<void> {
     if (rows >= this.rowsThreshold) return;
     const wait = this.last + this.intervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait);
   }
 
   committed(): void {

@@ -6,6 +6,8 @@ import { openEventLog } from "#shared/event-log/index.ts";
 import type { EventLog } from "#shared/event-log/types.ts";
 import type { HealthCheck, HealthCheckResult } from "#shared/health/types.ts";
 import { logger } from "#shared/logging/index.ts";
+import { backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { type ConnectionStore, DynamoConnectionStore, SqliteConnectionStore } from "./connection-store.ts";
 import { Venus } from "./ingest.ts";
 
@@ -66,7 +68,7 @@ export async function openVenusRuntime(
   let topicsError: string | undefined;
   let stopped = false;
   let retrying: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  const wake = new AbortController();
   let venusLog: EventLog = log;
   if (!shared?.retryTopics) {
     await log.ensureTopics(topics);
@@ -81,10 +83,7 @@ export async function openVenusRuntime(
       venusLog = guardedLog(log, () => topicsError);
       retrying = (async () => {
         for (let attempt = 1; !stopped && topicsError !== undefined; attempt++) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt - 1, 30)));
-          });
+          await sleep(backoffDelay(attempt, backoff), wake.signal).catch(() => {});
           if (stopped) return;
           try {
             await log.ensureTopics(topics);
@@ -127,7 +126,7 @@ export async function openVenusRuntime(
     }),
     async close() {
       stopped = true;
-      wake?.();
+      wake.abort();
       await retrying;
       await connections.close();
       if (!shared?.log) await log.close();

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { ClickHouseStoreError } from "./errors.ts";
 
 /**
@@ -147,6 +149,9 @@ export async function tryAcquireLease(
   return undefined;
 }
 
+/** Polls for a held lease every 100 ms at first, doubling up to every 2 s. */
+const LEASE_POLL = { initialMs: 100, maxMs: 2_000 };
+
 /** Takes the lease `name`, waiting (polling) while another holder has it. */
 export async function acquireLease(
   client: ClickHouseClient,
@@ -154,7 +159,7 @@ export async function acquireLease(
   options: AcquireOptions = {},
 ): Promise<Lease> {
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
-  let pollMs = 100;
+  let polls = 0;
   let told = false;
   for (;;) {
     const lease = await tryAcquireLease(client, name, options);
@@ -169,8 +174,7 @@ export async function acquireLease(
         `Lease ${name} is still held by ${current?.holder ?? "another process"} after ${options.waitMs ?? DEFAULT_WAIT_MS} ms; if that process is gone, the lease expires by itself (drop table ${tableOf(name)} to end it now)`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    pollMs = Math.min(pollMs * 2, 2_000);
+    await sleep(backoffDelay(++polls, LEASE_POLL));
   }
 }
 

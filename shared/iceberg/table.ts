@@ -1,8 +1,20 @@
 import { randomUUID } from "node:crypto";
+import { backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import type { IcebergCatalog, LoadedTable } from "./catalog/types.ts";
 import { CommitConflictError, IcebergError } from "./errors.ts";
 import { readManifest, readManifestList, writeManifest, writeManifestList } from "./manifest.ts";
 import { currentSchema, currentSnapshot, defaultSpec, evolvedSchema, newSnapshotId } from "./metadata.ts";
+import {
+  type CommitPlan,
+  type LiveDataFile,
+  liveFile,
+  manifestFile,
+  type SnapshotChange,
+  type SnapshotDraft,
+  snapshotCommitPlan,
+  snapshotSummary,
+} from "./snapshot-plan.ts";
 import type { WarehouseStorage } from "./storage/types.ts";
 import type {
   ColumnSpec,
@@ -12,25 +24,9 @@ import type {
   Schema,
   Snapshot,
   TableIdentifier,
-  TableRequirement,
-  TableUpdate,
 } from "./types.ts";
-import { serializeValue } from "./values.ts";
 
-/** A data file that is part of a snapshot, with the sequence numbers it carries there. */
-export interface LiveDataFile {
-  dataFile: DataFile;
-  snapshotId: bigint;
-  sequenceNumber: bigint;
-  fileSequenceNumber: bigint;
-}
-
-/** One attempt at a commit, prepared on a base; `written` are files to delete if the attempt loses. */
-export interface CommitPlan {
-  requirements: TableRequirement[];
-  updates: TableUpdate[];
-  written: string[];
-}
+export type { CommitPlan, LiveDataFile, SnapshotChange } from "./snapshot-plan.ts";
 
 export interface RetryPolicy {
   attempts: number;
@@ -39,7 +35,8 @@ export interface RetryPolicy {
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 12, initialDelayMs: 20 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Conflicting commits back off from `initialDelayMs`, doubled up to this, spread ±50 %. */
+const MAX_RETRY_DELAY_MS = 2_000;
 
 /**
  * One Iceberg table: its current metadata from the catalog, and the operations the bronze layer needs
@@ -92,7 +89,11 @@ export class IcebergTable {
    * wrote, reloads and tries again with growing, jittered pauses. `prepare` returns undefined to give up.
    */
   async commit(prepare: (table: IcebergTable) => Promise<CommitPlan | undefined>, retry = DEFAULT_RETRY) {
-    let delay = retry.initialDelayMs;
+    const backoff = {
+      initialMs: retry.initialDelayMs,
+      maxMs: MAX_RETRY_DELAY_MS,
+      jitter: "centred",
+    } as const;
     for (let attempt = 1; ; attempt++) {
       const plan = await prepare(this);
       if (!plan) return false;
@@ -109,8 +110,7 @@ export class IcebergTable {
             cause: error,
           });
         }
-        await sleep(delay * (0.5 + Math.random()));
-        delay = Math.min(delay * 2, 2000);
+        await sleep(backoffDelay(attempt, backoff));
         await this.refresh();
       }
     }
@@ -160,21 +160,44 @@ export class IcebergTable {
   }
 
   /** A new snapshot on the current one: `added` files in a new manifest, `removed` files marked deleted. */
-  async planSnapshot(options: {
-    operation: "append" | "replace";
-    added: readonly DataFile[];
-    removed?: readonly DataFile[];
-    summary: Record<string, string>;
-  }): Promise<CommitPlan> {
+  async planSnapshot(options: SnapshotChange): Promise<CommitPlan> {
     const metadata = this.metadata;
     const base = this.snapshot();
-    const schema = this.schema();
-    const spec = defaultSpec(metadata);
-    const snapshotId = newSnapshotId();
-    const sequenceNumber = metadata["last-sequence-number"] + 1n;
-    const written: string[] = [];
-    const manifests: ManifestFile[] = [];
-    const removedPaths = new Set((options.removed ?? []).map((f) => f.filePath));
+    const draft: SnapshotDraft = {
+      schema: this.schema(),
+      spec: defaultSpec(metadata),
+      snapshotId: newSnapshotId(),
+      sequenceNumber: metadata["last-sequence-number"] + 1n,
+      manifests: [],
+      written: [],
+    };
+    await this.carryOverManifests(draft, base, options.removed ?? []);
+    if (options.added.length > 0) await this.writeAddedManifest(draft, options.added);
+    const manifestList = await this.writeSnapshotManifestList(draft, base);
+    const snapshot: Snapshot = {
+      "snapshot-id": draft.snapshotId,
+      ...(base ? { "parent-snapshot-id": base["snapshot-id"] } : {}),
+      "sequence-number": draft.sequenceNumber,
+      "timestamp-ms": Date.now(),
+      "manifest-list": manifestList,
+      summary: snapshotSummary(options, base),
+      "schema-id": draft.schema["schema-id"],
+    };
+    return snapshotCommitPlan(metadata, base, snapshot, draft.written);
+  }
+
+  /**
+   * The base snapshot's manifests go into the new one as they are, except those listing a file to remove:
+   * those are rewritten, kept files becoming EXISTING (sequence numbers made explicit), removed ones
+   * DELETED. Every file to remove must still be in the table, or another writer got there first.
+   */
+  private async carryOverManifests(
+    draft: SnapshotDraft,
+    base: Snapshot | undefined,
+    toRemove: readonly DataFile[],
+  ): Promise<void> {
+    const { manifests, snapshotId } = draft;
+    const removedPaths = new Set(toRemove.map((f) => f.filePath));
     const baseManifests = base ? await this.readManifestList(base) : [];
     let removedFound = 0;
     for (const manifest of baseManifests) {
@@ -189,7 +212,6 @@ export class IcebergTable {
         continue;
       }
       removedFound += hits.length;
-      // Rewritten: kept files become EXISTING (sequence numbers made explicit), removed ones DELETED.
       const rewritten: ManifestEntry[] = [];
       for (const entry of entries) {
         if (entry.status === 2) continue;
@@ -203,81 +225,59 @@ export class IcebergTable {
           dataFile: entry.dataFile,
         });
       }
-      const path = this.metadataPath(`${randomUUID()}-m${manifests.length}.avro`);
-      const bytes = writeManifest(rewritten, spec, schema);
-      await this.storage.write(path, bytes);
-      written.push(path);
-      manifests.push(
-        manifestFile(path, bytes.length, spec["spec-id"], rewritten, snapshotId, sequenceNumber, manifest),
-      );
+      manifests.push(await this.writeDraftManifest(draft, rewritten, manifest));
     }
     if (removedFound !== removedPaths.size) {
       throw new CommitConflictError(`${this.name}: files to replace are no longer in the table`);
     }
-    if (options.added.length > 0) {
-      const entries: ManifestEntry[] = options.added.map((dataFile) => ({
-        status: 1,
-        snapshotId,
-        sequenceNumber: null,
-        fileSequenceNumber: null,
-        dataFile,
-      }));
-      const path = this.metadataPath(`${randomUUID()}-m${manifests.length}.avro`);
-      const bytes = writeManifest(entries, spec, schema);
-      await this.storage.write(path, bytes);
-      written.push(path);
-      manifests.unshift(
-        manifestFile(path, bytes.length, spec["spec-id"], entries, snapshotId, sequenceNumber),
-      );
-    }
-    const listPath = this.metadataPath(`snap-${snapshotId}-1-${randomUUID()}.avro`);
+  }
+
+  /** The added files, in a manifest of their own listed first. */
+  private async writeAddedManifest(draft: SnapshotDraft, added: readonly DataFile[]): Promise<void> {
+    const entries: ManifestEntry[] = added.map((dataFile) => ({
+      status: 1,
+      snapshotId: draft.snapshotId,
+      sequenceNumber: null,
+      fileSequenceNumber: null,
+      dataFile,
+    }));
+    draft.manifests.unshift(await this.writeDraftManifest(draft, entries));
+  }
+
+  /** Writes one manifest of the new snapshot; `rewrittenFrom` is the base manifest it replaces. */
+  private async writeDraftManifest(
+    draft: SnapshotDraft,
+    entries: ManifestEntry[],
+    rewrittenFrom?: ManifestFile,
+  ): Promise<ManifestFile> {
+    const path = this.metadataPath(`${randomUUID()}-m${draft.manifests.length}.avro`);
+    const bytes = writeManifest(entries, draft.spec, draft.schema);
+    await this.storage.write(path, bytes);
+    draft.written.push(path);
+    return manifestFile(
+      path,
+      bytes.length,
+      draft.spec["spec-id"],
+      entries,
+      draft.snapshotId,
+      draft.sequenceNumber,
+      rewrittenFrom,
+    );
+  }
+
+  /** Writes the new snapshot's manifest list; returns its path. */
+  private async writeSnapshotManifestList(draft: SnapshotDraft, base: Snapshot | undefined): Promise<string> {
+    const listPath = this.metadataPath(`snap-${draft.snapshotId}-1-${randomUUID()}.avro`);
     await this.storage.write(
       listPath,
-      writeManifestList(manifests, {
-        id: snapshotId,
+      writeManifestList(draft.manifests, {
+        id: draft.snapshotId,
         parentId: base?.["snapshot-id"] ?? null,
-        sequenceNumber,
+        sequenceNumber: draft.sequenceNumber,
       }),
     );
-    written.push(listPath);
-    const count = (files: readonly DataFile[]) => files.reduce((sum, f) => sum + f.recordCount, 0n);
-    const previous = (key: string) => BigInt(base?.summary[key] ?? "0");
-    const removed = options.removed ?? [];
-    const summary: Snapshot["summary"] = {
-      ...options.summary,
-      operation: options.operation,
-      "added-data-files": String(options.added.length),
-      "added-records": String(count(options.added)),
-      "deleted-data-files": String(removed.length),
-      "deleted-records": String(count(removed)),
-      "total-data-files": String(
-        previous("total-data-files") + BigInt(options.added.length - removed.length),
-      ),
-      "total-records": String(previous("total-records") + count(options.added) - count(removed)),
-      "total-delete-files": "0",
-      "total-position-deletes": "0",
-      "total-equality-deletes": "0",
-    };
-    const snapshot: Snapshot = {
-      "snapshot-id": snapshotId,
-      ...(base ? { "parent-snapshot-id": base["snapshot-id"] } : {}),
-      "sequence-number": sequenceNumber,
-      "timestamp-ms": Date.now(),
-      "manifest-list": listPath,
-      summary,
-      "schema-id": schema["schema-id"],
-    };
-    return {
-      requirements: [
-        { type: "assert-table-uuid", uuid: metadata["table-uuid"] },
-        { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": base?.["snapshot-id"] ?? null },
-      ],
-      updates: [
-        { action: "add-snapshot", snapshot },
-        { action: "set-snapshot-ref", "ref-name": "main", type: "branch", "snapshot-id": snapshotId },
-      ],
-      written,
-    };
+    draft.written.push(listPath);
+    return listPath;
   }
 
   /** Where a new data file of a partition goes. */
@@ -338,61 +338,4 @@ export class IcebergTable {
     await Promise.all([...candidates].map((file) => this.storage.delete(file)));
     return { expiredSnapshots: expired.length, deletedFiles: candidates.size };
   }
-}
-
-function liveFile(entry: ManifestEntry, manifest: ManifestFile): LiveDataFile {
-  // ADDED entries may leave ids and sequence numbers null: they inherit the manifest's (spec: "Sequence
-  // Number Inheritance").
-  const sequenceNumber = entry.sequenceNumber ?? manifest.sequenceNumber;
-  return {
-    dataFile: entry.dataFile,
-    snapshotId: entry.snapshotId ?? manifest.addedSnapshotId,
-    sequenceNumber,
-    fileSequenceNumber: entry.fileSequenceNumber ?? sequenceNumber,
-  };
-}
-
-function manifestFile(
-  path: string,
-  length: number,
-  specId: number,
-  entries: readonly ManifestEntry[],
-  snapshotId: bigint,
-  sequenceNumber: bigint,
-  rewrittenFrom?: ManifestFile,
-): ManifestFile {
-  const of = (status: number) => entries.filter((e) => e.status === status);
-  const rows = (list: ManifestEntry[]) => list.reduce((sum, e) => sum + e.dataFile.recordCount, 0n);
-  const partitionNames = Object.keys(entries[0]?.dataFile.partition ?? {});
-  const partitions = partitionNames.map((name) => {
-    const values = entries.map((e) => e.dataFile.partition[name] ?? null);
-    const present = values.filter((v): v is number => v !== null);
-    return {
-      containsNull: present.length < values.length,
-      containsNan: false,
-      lowerBound: present.length ? serializeValue("int", Math.min(...present)) : null,
-      upperBound: present.length ? serializeValue("int", Math.max(...present)) : null,
-    };
-  });
-  let minSequenceNumber = sequenceNumber;
-  for (const entry of entries) {
-    const n = entry.sequenceNumber ?? sequenceNumber;
-    if (rewrittenFrom && n < minSequenceNumber) minSequenceNumber = n;
-  }
-  return {
-    manifestPath: path,
-    manifestLength: BigInt(length),
-    partitionSpecId: specId,
-    content: 0,
-    sequenceNumber,
-    minSequenceNumber,
-    addedSnapshotId: snapshotId,
-    addedFilesCount: of(1).length,
-    existingFilesCount: of(0).length,
-    deletedFilesCount: of(2).length,
-    addedRowsCount: rows(of(1)),
-    existingRowsCount: rows(of(0)),
-    deletedRowsCount: rows(of(2)),
-    partitions,
-  };
 }

@@ -3,6 +3,8 @@ import type { Context } from "aws-lambda";
 import type { ConsumedRecord, EventLog, LogConsumer, RecordBatch } from "#shared/event-log/types.ts";
 import { partitionKey } from "#shared/lambda/sessions-record.ts";
 import type { Logger } from "#shared/logging/index.ts";
+import { type BackoffPolicy, backoffDelay } from "#shared/platform/backoff.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { EventSourceStopped, InvocationError } from "./errors.ts";
 import {
   buildInProcessKafkaEvent,
@@ -31,11 +33,8 @@ export type FailureReason = "RetryAttemptsExhausted" | "RecordAgeExceeded" | "Pa
 /** With infinite retries and an on-failure destination, Lambda caps retries at 10 (kafka-on-failure-destination.html). */
 const RETRIES_WITH_DESTINATION = 10;
 
-export interface RetryBackoff {
-  /** First retry delay; each further retry doubles it. */
-  initialMs: number;
-  maxMs: number;
-}
+/** First retry delay, doubled on each further retry up to maxMs (no jitter: one poller per function). */
+export type RetryBackoff = Pick<BackoffPolicy, "initialMs" | "maxMs">;
 
 export interface PollerOptions {
   spec: EventSourceSpec;
@@ -441,26 +440,13 @@ export class EventSourcePoller {
   }
 
   private backoffMs(attempt: number): number {
-    const { initialMs, maxMs } = this.options.backoff;
-    return Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
+    return backoffDelay(attempt, this.options.backoff);
   }
 
   /** A delay that ends early, with EventSourceStopped, when the runtime stops. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.abort.signal.aborted) {
-        reject(new EventSourceStopped(this.options.spec.functionName));
-        return;
-      }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new EventSourceStopped(this.options.spec.functionName));
-      };
-      const timer = setTimeout(() => {
-        this.abort.signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      this.abort.signal.addEventListener("abort", onAbort, { once: true });
+    return sleep(ms, this.abort.signal).catch(() => {
+      throw new EventSourceStopped(this.options.spec.functionName);
     });
   }
 }

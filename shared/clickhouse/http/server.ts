@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import zlib from "node:zlib";
 import type { ChdbResult } from "chdb";
 import type { ClickHouseHttpConfig } from "#shared/config/index.ts";
+import { sleep } from "#shared/platform/sleep.ts";
 import { clickhouseError, ERROR, errorBody, fromEngineError, httpStatusOf } from "./errors.ts";
 import { type ClickHouseRequest, readClickHouseRequest } from "./request.ts";
 import { openSessions, SessionPool, type StoreSession, settingLiteral } from "./sessions.ts";
@@ -358,7 +359,7 @@ export async function startClickHouseHttp(options: ClickHouseHttpOptions): Promi
         `KILL QUERY WHERE Settings['log_comment'] = ${settingLiteral(target.marker)} ASYNC`,
         { format: "TSV" },
       );
-      if (kill.mode === "SYNC") await Promise.race([target.done, new Promise((r) => setTimeout(r, 30_000))]);
+      if (kill.mode === "SYNC") await Promise.race([target.done, sleep(30_000)]);
     }
     const row = {
       kill_status: kill.mode === "SYNC" ? "finished" : "waiting",

@@ -149,7 +149,7 @@ export class SqliteConsumer implements LogConsumer {
       clearInterval(this.heartbeatTimer);
       liveMembers.delete(this.owner.memberId);
       try {
-        this.context.store.releaseLeases(this.owner.groupId, this.owner.memberId);
+        this.context.store.leases.release(this.owner.groupId, this.owner.memberId);
       } catch {
         // The file is unreachable; the leases expire after sessionTimeoutMs or when this process is gone.
       }
@@ -212,7 +212,7 @@ export class SqliteConsumer implements LogConsumer {
       bytes: this.bounds.measuresBytes ? bytes : undefined,
     });
     const next = Number(records[records.length - 1]!.offset) + 1;
-    if (this.context.store.commit(this.owner, assignment.ref, next, this.context.clock())) {
+    if (this.context.store.leases.commit(this.owner, assignment.ref, next, this.context.clock())) {
       this.positions.set(assignment.key, next);
     } else {
       // Another member took the partition while this batch ran: its commit wins, ours is dropped.
@@ -288,7 +288,7 @@ export class SqliteConsumer implements LogConsumer {
       Array.from({ length: topic.partitions }, (_, partition) => ({ topicId: topic.topicId, partition })),
     );
     const now = this.context.clock();
-    const claimed = this.context.store.claimLeases(
+    const claimed = this.context.store.leases.claim(
       this.owner,
       wanted,
       (ref) => this.positions.has(refKey(ref)),

@@ -203,7 +203,7 @@ export class SqliteEventLog implements EventLog {
   ): Promise<{ partition: number; offset: string | null }[]> {
     this.assertOpen();
     const meta = this.store.requireTopic(topic);
-    const committed = this.store.committedOffsets(groupId, meta.topicId);
+    const committed = this.store.leases.committedOffsets(groupId, meta.topicId);
     return Array.from({ length: meta.partitions }, (_, partition) => {
       const offset = committed.get(partition);
       return { partition, offset: offset === undefined ? null : String(offset) };
