@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
-import { DEAD_LETTER_MAX_VALUE_BYTES } from "#shared/event-log/dead-letters.ts";
+import { DEAD_LETTER_MAX_VALUE_BYTES } from "#shared/lambda/dead-letter.ts";
 
 /**
  * Records of the `sessions` topic for fuzz tests of the Kafka consumers (Jupiter, Neptune): good events,
@@ -424,7 +424,7 @@ export function mskEvent(records: readonly FuzzRecord[], firstOffset: number, pa
 
 /**
  * What a dead letter of `record` carries: its value, or the first bytes of a longer one with the full size
- * in a header (shared/event-log/dead-letters.ts).
+ * in a header (shared/lambda/dead-letter.ts).
  */
 export function expectedDeadLetter(record: FuzzRecord): { value: Buffer; originalValueBytes?: string } {
   const value = Buffer.from(record.value ?? "", "base64");
