@@ -9,6 +9,7 @@ import type {
   LogRecordInput,
   RecordBatch,
 } from "#shared/event-log/types.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * The behaviour every EventLog backend owes its callers, run against each backend (embedded SQLite, Kafka).
@@ -29,14 +30,6 @@ export interface EventLogContractOptions {
 const uniqueName = (prefix: string) => `contract-${prefix}-${randomUUID().slice(0, 8)}`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const recordsFor = (count: number, prefix = "value", keys = 7): LogRecordInput[] =>
   Array.from({ length: count }, (_, i) => ({ key: `device-${i % keys}`, value: `${prefix}-${i}` }));
@@ -102,7 +95,7 @@ export function describeEventLogContract(
     }
 
     async function receive(records: ConsumedRecord[], count: number) {
-      await waitUntil(() => records.length >= count, deliveryTimeoutMs, `${count} records`);
+      await waitUntil(() => records.length >= count, `${count} records`, deliveryTimeoutMs);
       await sleep(quietPeriodMs);
     }
 
@@ -442,8 +435,8 @@ export function describeEventLogContract(
         await receive(first.records, 8);
         await waitUntil(
           () => committedMatchesHigh(handle.log, groupId, topic),
-          deliveryTimeoutMs,
           "offsets committed",
+          deliveryTimeoutMs,
         );
         await first.consumer.stop();
         const committedBefore = byPartition(await handle.log.committedOffsets(groupId, topic));
@@ -536,8 +529,8 @@ export function describeEventLogContract(
         await receive(records, input.length);
         await waitUntil(
           () => committedMatchesHigh(log, groupId, topic),
-          deliveryTimeoutMs,
           "offsets committed",
+          deliveryTimeoutMs,
         );
 
         // Assess
