@@ -77,7 +77,7 @@ describe("Kafka event log building blocks (no broker needed)", () => {
 
     // Act
     const first = committer.append("t", [{ key: "a", value: "0" }]);
-    await sleep(1);
+    await waitUntil(() => groups.length === 1, "the first group in flight", 5_000, { pollMs: 1 });
     const rest = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         committer.append("t", [

@@ -274,12 +274,11 @@ for (let i = 0; i < 8; i++) void writer();
       5_000,
     );
     expect(values(active.records).filter((value) => value?.startsWith("third"))).toEqual([]);
-    expect(values(standby.records).filter((value) => !value?.startsWith("marker")).sort()).toEqual([
-      "third-0",
-      "third-1",
-      "third-2",
-      "third-3",
-    ]);
+    expect(
+      values(standby.records)
+        .filter((value) => !value?.startsWith("marker"))
+        .sort(),
+    ).toEqual(["third-0", "third-1", "third-2", "third-3"]);
   });
 
   it("delivers appends made through another connection to the same file (as from another process)", async () => {
