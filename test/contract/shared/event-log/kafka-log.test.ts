@@ -187,7 +187,7 @@ describe.skipIf(!brokers)("Kafka event log", () => {
       const log = await openLog();
       return { log, cleanup: () => log.close() };
     },
-    { deliveryTimeoutMs: 20_000, quietPeriodMs: 500 },
+    { deliveryTimeoutMs: 20_000 },
   );
 
   describe("Kafka only", () => {
