@@ -187,13 +187,16 @@ export default class KafkaEventSourcePlugin {
     const { tsImport } = await import("tsx/esm/api");
     const parent = pathToFileURL(path.join(root, "serverless.yml")).href;
     if (Object.keys(scheduled).length > 0) {
-      const { startSchedules } = await tsImport("./host/schedules.ts", parent);
+      const { describePeriod, startSchedules } = await tsImport("./host/schedules.ts", parent);
       this.schedules = await startSchedules({
         serverlessConfig: { service: service.service, provider: service.provider, functions: scheduled },
         handlerSource: "dist",
         root,
         say: (line) => this.say(line, "schedules"),
       });
+      for (const fn of this.schedules.functions) {
+        this.say(`Scheduling [${fn.name}] every ${describePeriod(fn, this.schedules.scale)}`, "schedules");
+      }
     }
     if (!hasKafkaEvents) return;
     const { loadConfig } = await tsImport("./shared/config/index.ts", parent);
