@@ -32,6 +32,8 @@ export interface StartFunctionsOptions {
   handlers: { kafka?: Record<string, KafkaHandler>; scheduled?: Record<string, ScheduledHandler> };
   /** Scheduled functions that also run once at start. */
   runAtStart?: readonly string[];
+  /** Scheduled functions whose runs count for the platform's health. */
+  healthChecked?: readonly string[];
   /** Repository root (default: the working directory). */
   root?: string;
   say?: (line: string) => void;
@@ -64,6 +66,7 @@ export async function startFunctions(options: StartFunctionsOptions): Promise<Ru
     handlerSource: "source",
     handlers: options.handlers.scheduled,
     runAtStart: options.runAtStart,
+    healthChecked: options.healthChecked,
     describe: { uranus: (summary, elapsedMs) => describeGoldRun(summary as GoldRunSummary, elapsedMs) },
     root,
     say,

@@ -44,6 +44,8 @@ export interface StartSchedulesOptions {
   root?: string;
   /** Functions that also run once at start (Uranus: the gold tables are fresh as soon as the platform is up). */
   runAtStart?: readonly string[];
+  /** Functions whose runs count for the platform's health (Uranus: the gold tables Mercury shows). */
+  healthChecked?: readonly string[];
   /** One line about a finished run, by function name (default: `finished in N ms`). */
   describe?: Record<string, (result: unknown, elapsedMs: number) => string>;
   /** Where PACKETPULSE_SCHEDULE_SCALE is read (default: process.env). */
@@ -59,7 +61,10 @@ export interface ScheduledFunctions {
   readonly startRuns: Promise<void>;
   /** Ticks each function has had so far (run or skipped), by name: a marker that time passed. */
   ticks(name: string): number;
-  /** One check per function (`<name>`): degraded after a failed run, failing after FAILING_AFTER in a row. */
+  /**
+   * One check per function named in `healthChecked` (`<name>`): degraded after a failed run, failing
+   * after FAILING_AFTER in a row.
+   */
   healthChecks(): HealthCheck[];
   stop(): Promise<void>;
 }
@@ -115,7 +120,10 @@ export async function startSchedules(options: StartSchedulesOptions = {}): Promi
     scale,
     startRuns,
     ticks: (name) => schedules.find((schedule) => schedule.fn.name === name)?.tickCount ?? 0,
-    healthChecks: () => schedules.map((schedule) => schedule.healthCheck()),
+    healthChecks: () =>
+      schedules
+        .filter((schedule) => options.healthChecked?.includes(schedule.fn.name))
+        .map((schedule) => schedule.healthCheck()),
     async stop() {
       await Promise.all(schedules.map((schedule) => schedule.stop()));
     },

@@ -166,6 +166,7 @@ async function main(): Promise<void> {
     log,
     handlers: { kafka: { jupiter }, scheduled: { uranus } },
     runAtStart: ["uranus"],
+    healthChecked: ["uranus"],
   });
   shutdown.push(() => functions.stop());
   for (const check of functions.healthChecks()) health.add(check);

@@ -25,6 +25,7 @@ async function schedule(handler: ScheduledHandler, runAtStart = false) {
     serverlessConfig: everyMinute("probe"),
     handlers: { probe: handler },
     runAtStart: runAtStart ? ["probe"] : [],
+    healthChecked: ["probe"],
     env,
     say: (line) => lines.push(line),
   });
