@@ -23,8 +23,6 @@ export {
   parseScheduleEvent,
   ScheduleEventError,
   scheduleEventSchema,
-  scheduleExpressionOf,
-  scheduleRateMs,
 } from "./schedule-event.ts";
 export { GOLD_MIGRATIONS_DIR, migrateGold, openGoldStore } from "./store.ts";
 export {
