@@ -1,14 +1,7 @@
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { createJupiter, openSilverPool } from "#functions/jupiter/index.ts";
 import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
-import {
-  loadModels,
-  openGoldStore,
-  scheduleExpressionOf,
-  scheduleRateMs,
-  startGoldSchedule,
-} from "#functions/uranus/index.ts";
+import { createUranus, loadModels, openGoldStore } from "#functions/uranus/index.ts";
 import { openVenusRuntime } from "#functions/venus/runtime.ts";
 import { serveEmbeddedStore } from "#shared/clickhouse/http/index.ts";
 import { DEVELOPMENT_API_KEY, loadConfig, requireOwnApiKey } from "#shared/config/index.ts";
@@ -18,11 +11,11 @@ import { clickhouseCheck, describeChange, eventLogCheck, HealthModel } from "#sh
 import { eventLogDeadLetterSink } from "#shared/lambda/index.ts";
 import { logger } from "#shared/logging/index.ts";
 import { lockDataFolder } from "#shared/platform/data-folder-lock.ts";
-import { loadServerlessFile, startEventSources } from "#shared/runtime/index.ts";
+import { MINUTE_MS, scaledPeriodMs, scheduleScale } from "#shared/runtime/schedule.ts";
 import { serveMercury } from "../web/server/platform.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
+import { startFunctions } from "./functions.ts";
 import { installProcessGuard } from "./process-guard.ts";
-import { startSchedules } from "./schedules.ts";
 import { startVenusServer } from "./venus-server.ts";
 
 /**
@@ -65,6 +58,8 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   requireOwnApiKey(config);
+  // A nonsense PACKETPULSE_SCHEDULE_SCALE stops start-up here, before anything is opened.
+  const scale = scheduleScale();
   // Whatever escapes a connection's or a function's own error handling is logged here; the platform goes on.
   installProcessGuard();
   // Before anything opens or listens: a second process on this folder stops here, naming the holder.
@@ -150,8 +145,8 @@ async function main(): Promise<void> {
     console.log(`  SQL    ${sql.url}   ClickHouse HTTP interface (npm run sql)`);
   }
 
-  // The Kafka-triggered functions of serverless.yml in this process: Jupiter with the shared client, any
-  // other from its TypeScript source.
+  // The functions of serverless.yml with triggers to emulate (Kafka event sources, schedules), in this
+  // process: Jupiter with the shared client, any other from its TypeScript source.
   const silverPool = await openSilverPool(config.silverThreads);
   shutdown.push(() => silverPool.close());
   const jupiter = createJupiter({
@@ -159,45 +154,29 @@ async function main(): Promise<void> {
     deadLetter: eventLogDeadLetterSink(log, config.topics.deadLetter, "jupiter"),
     pool: silverPool,
   });
-  const eventSources = await startEventSources({
+  // Uranus's handler on the same client, and at start as well as on its schedule, so the gold tables are
+  // fresh from the outset.
+  const uranus = createUranus({
+    clickhouse,
+    models: await loadModels(),
+    settings: config.uranus,
+    bronze,
+    tickMs: scaledPeriodMs(MINUTE_MS, scale),
+  });
+  if (!started()) return;
+  const functions = await startFunctions({
     config,
     log,
-    handlerSource: "source",
-    handlers: { jupiter },
+    handlers: { kafka: { jupiter }, scheduled: { uranus } },
+    runAtStart: ["uranus"],
+    healthChecked: ["uranus"],
   });
-  shutdown.push(() => eventSources.stop());
-  for (const check of eventSources.healthChecks()) health.add(check);
-  for (const source of eventSources.eventSources) {
-    console.log(`  ${source.functionName.padEnd(6)} consuming ${source.topic} as ${source.consumerGroupId}`);
-  }
+  shutdown.push(() => functions.stop());
+  for (const check of functions.healthChecks()) health.add(check);
 
   // Mercury, the dashboard, on port 3000 (MERCURY_PORT), reading the store as the read-only reader.
-  const mercury = await serveMercury({ config, sql, log, groups: eventSources.eventSources });
+  const mercury = await serveMercury({ config, sql, log, groups: functions.eventSources.eventSources });
   if (mercury) shutdown.push(() => mercury.close());
-
-  // Uranus on the schedule serverless.yml gives it (rate(1 minute) by default), as the schedule rule runs it,
-  // on the ClickHouse client Jupiter writes with.
-  const service = loadServerlessFile(path.join(process.cwd(), "serverless.yml"));
-  const expression = scheduleExpressionOf(service, "uranus");
-  if (expression && started()) {
-    const gold = startGoldSchedule({
-      clickhouse,
-      models: await loadModels(),
-      settings: config.uranus,
-      everyMs: scheduleRateMs(expression),
-      bronze,
-    });
-    shutdown.push(() => gold.stop());
-    health.add(gold.healthCheck());
-    console.log(`  uranus refreshing the gold tables every ${expression.replace(/^rate\((.*)\)$/, "$1")}`);
-  }
-
-  // The other scheduled functions of serverless.yml (Neptune's compaction), at their rates.
-  const schedules = await startSchedules({ except: ["uranus"] });
-  shutdown.push(() => schedules.stop());
-  for (const scheduled of schedules.functions) {
-    console.log(`  ${scheduled.name} every ${Math.round(scheduled.everyMs / 60_000)} min`);
-  }
 
   const watcher = health.watch(HEALTH_CHECK_INTERVAL_MS);
   shutdown.push(async () => watcher.stop());

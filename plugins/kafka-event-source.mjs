@@ -2,7 +2,9 @@
  * Runs the `msk` and `kafka` events of serverless.yml under `serverless offline`, which ignores them:
  * on `offline:start:init` it starts PacketPulse's event-source runtime (shared/runtime/) over the event log
  * the provider environment configures, with the framework's fully resolved service and the built handlers
- * from dist/ (run `npm run build` first; `npm run offline` does). It stops on `offline:start:end`.
+ * from dist/ (run `npm run build` first; `npm run offline` does). It stops on `offline:start:end`. The
+ * `schedule` events run through the same local scheduler as `npm start` (host/schedules.ts), which honours
+ * PACKETPULSE_SCHEDULE_SCALE; serverless-offline's own scheduler is left without events.
  *
  * It also teaches the framework's schema the event source mapping settings Lambda has for Kafka but osls
  * does not know (partial batch responses, retries, record age, bisect, a Kafka on-failure destination),
@@ -115,9 +117,9 @@ export default class KafkaEventSourcePlugin {
     }
   }
 
-  say(line) {
-    if (this.logger) this.logger.notice(`[event-sources] ${line}`);
-    else console.log(`[event-sources] ${line}`);
+  say(line, part = "event-sources") {
+    if (this.logger) this.logger.notice(`[${part}] ${line}`);
+    else console.log(`[${part}] ${line}`);
   }
 
   /** Keeps only the functions PACKETPULSE_OFFLINE_FUNCTIONS names; an unknown name stops start-up. */
@@ -141,25 +143,62 @@ export default class KafkaEventSourcePlugin {
     this.say(`running ${wanted.join(", ")} only (PACKETPULSE_OFFLINE_FUNCTIONS)`);
   }
 
+  /**
+   * Takes the `schedule` events out of the service serverless-offline reads, so they run through the
+   * project's one local scheduler (host/schedules.ts), as under `npm start`: serverless-offline's own
+   * cron cannot run faster than once a minute, and PACKETPULSE_SCHEDULE_SCALE must shorten every schedule.
+   * Returns the functions that had one.
+   */
+  takeOverSchedules() {
+    const scheduled = {};
+    for (const [name, fn] of Object.entries(this.serverless.service.functions ?? {})) {
+      const events = fn.events ?? [];
+      if (!events.some((event) => event && "schedule" in event)) continue;
+      scheduled[name] = { ...fn, events: [...events] };
+      fn.events = events.filter((event) => !(event && "schedule" in event));
+    }
+    return scheduled;
+  }
+
   async start() {
     if (this.started) return;
     this.started = true;
     this.narrowFunctions();
     const root = this.serverless.serviceDir ?? process.cwd();
     const service = this.serverless.service;
+    const scheduled = this.takeOverSchedules();
     const hasKafkaEvents = Object.values(service.functions ?? {}).some((fn) =>
       (fn.events ?? []).some((event) => event && ("msk" in event || "kafka" in event)),
     );
-    // Without Kafka triggers there is nothing to run, and no reason to open the event log here.
-    if (!hasKafkaEvents) return;
+    // Without Kafka triggers or schedules there is nothing to run, and no reason to open the event log here.
+    if (!hasKafkaEvents && Object.keys(scheduled).length === 0) return;
     // Handlers run in this process and read their configuration from process.env, as on Lambda.
-    for (const [name, value] of Object.entries(service.provider.environment ?? {})) {
-      if (process.env[name] === undefined && value !== undefined && value !== null)
-        process.env[name] = String(value);
+    const environments = [
+      service.provider.environment,
+      ...Object.values(scheduled).map((fn) => fn.environment),
+    ];
+    for (const environment of environments) {
+      for (const [name, value] of Object.entries(environment ?? {})) {
+        if (process.env[name] === undefined && value !== undefined && value !== null)
+          process.env[name] = String(value);
+      }
     }
     // The runtime is TypeScript; tsx (a dev dependency, like serverless itself) loads it.
     const { tsImport } = await import("tsx/esm/api");
     const parent = pathToFileURL(path.join(root, "serverless.yml")).href;
+    if (Object.keys(scheduled).length > 0) {
+      const { describePeriod, startSchedules } = await tsImport("./host/schedules.ts", parent);
+      this.schedules = await startSchedules({
+        serverlessConfig: { service: service.service, provider: service.provider, functions: scheduled },
+        handlerSource: "dist",
+        root,
+        say: (line) => this.say(line, "schedules"),
+      });
+      for (const fn of this.schedules.functions) {
+        this.say(`Scheduling [${fn.name}] every ${describePeriod(fn, this.schedules.scale)}`, "schedules");
+      }
+    }
+    if (!hasKafkaEvents) return;
     const { loadConfig } = await tsImport("./shared/config/index.ts", parent);
     const { openEventLog } = await tsImport("./shared/event-log/index.ts", parent);
     const { startEventSources } = await tsImport("./shared/runtime/index.ts", parent);
@@ -180,6 +219,7 @@ export default class KafkaEventSourcePlugin {
   }
 
   async stop() {
+    await this.schedules?.stop();
     await this.runtime?.stop();
     await this.log?.close();
   }

@@ -4,6 +4,7 @@ import { openBronzeFreshness } from "#functions/neptune/bronze-freshness.ts";
 import { loadConfig } from "#shared/config/index.ts";
 import { lazyStart } from "#shared/lambda/lazy-start.ts";
 import { lambdaLogging } from "#shared/logging/index.ts";
+import { MINUTE_MS, scaledPeriodMs, scheduleScale } from "#shared/runtime/schedule.ts";
 import { loadModels } from "./models.ts";
 import { openGoldStore } from "./store.ts";
 import { createUranus, type GoldRunSummary, type UranusHandler } from "./uranus.ts";
@@ -14,6 +15,8 @@ import { createUranus, type GoldRunSummary, type UranusHandler } from "./uranus.
  */
 
 const config = loadConfig();
+// 1 on AWS; under the local host, PACKETPULSE_SCHEDULE_SCALE narrows the tick as it shortens the schedule.
+const tickMs = scaledPeriodMs(MINUTE_MS, scheduleScale());
 
 async function openUranus(): Promise<UranusHandler> {
   const clickhouse = await openGoldStore(config.clickhouse);
@@ -22,6 +25,7 @@ async function openUranus(): Promise<UranusHandler> {
     models: await loadModels(),
     settings: config.uranus,
     bronze: openBronzeFreshness(config.bronze),
+    tickMs,
   });
 }
 

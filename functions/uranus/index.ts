@@ -23,10 +23,7 @@ export {
   parseScheduleEvent,
   ScheduleEventError,
   scheduleEventSchema,
-  scheduleExpressionOf,
-  scheduleRateMs,
 } from "./schedule-event.ts";
-export { describeRun, type GoldScheduleHandle, startGoldSchedule } from "./scheduler.ts";
 export { GOLD_MIGRATIONS_DIR, migrateGold, openGoldStore } from "./store.ts";
 export {
   createUranus,

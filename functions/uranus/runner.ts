@@ -3,7 +3,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { withLease } from "#shared/clickhouse/index.ts";
 import type { UranusConfig } from "#shared/config/index.ts";
 import { GoldRunError } from "./errors.ts";
-import { type BronzeFreshnessSource, readBronzeFreshness } from "./freshness.ts";
+import { type BronzeFreshness, type BronzeFreshnessSource, readBronzeFreshness } from "./freshness.ts";
 import type { GoldModel, ModelStrategy } from "./models.ts";
 
 /**
@@ -122,7 +122,45 @@ async function runTick(options: GoldRunOptions): Promise<GoldRunResult> {
   return runGoldNow(options);
 }
 
+/** What every model of one run shares: its identity, its time, and what was read before the first model. */
+interface GoldRunContext {
+  options: GoldRunOptions;
+  clickhouse: ClickHouseClient;
+  settings: UranusConfig;
+  mode: RunMode;
+  asOf: Date;
+  runId: string;
+  selected: GoldModel[];
+  /** Silver's ingestion watermark, read before any model. */
+  watermark: string | null;
+  bronze: BronzeFreshness;
+  /** Tables that exist (kept up to date as models create theirs). */
+  existing: Set<string>;
+}
+
+type QueryParameters = Record<string, string | number | null>;
+
 async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
+  const run = await openRun(options);
+  const results: ModelRunResult[] = [];
+  try {
+    await runModels(run, results);
+  } finally {
+    // One insert for the whole run: an insert costs a new part, and a run has many small models.
+    if (results.length > 0) {
+      await recordRuns(run.clickhouse, run.runId, run.asOf, run.mode, options.range, results);
+    }
+  }
+  return {
+    runId: run.runId,
+    asOf: run.asOf,
+    mode: run.mode,
+    models: results,
+    ok: results.every((r) => r.outcome === "success"),
+  };
+}
+
+async function openRun(options: GoldRunOptions): Promise<GoldRunContext> {
   const { clickhouse, settings } = options;
   const mode = options.mode ?? "scheduled";
   if (mode === "backfill" && !options.range) throw new GoldRunError("A backfill needs a range (from, to)");
@@ -135,130 +173,165 @@ async function runGoldNow(options: GoldRunOptions): Promise<GoldRunResult> {
   const watermark = await readIngestionWatermark(clickhouse);
   const bronze = await readBronzeFreshness(options.bronze);
   const existing = await listTables(clickhouse);
-  const results: ModelRunResult[] = [];
-  try {
-    await runModels();
-  } finally {
-    // One insert for the whole run: an insert costs a new part, and a run has many small models.
-    if (results.length > 0) await recordRuns(clickhouse, runId, asOf, mode, options.range, results);
-  }
-  return { runId, asOf, mode, models: results, ok: results.every((r) => r.outcome === "success") };
+  return { options, clickhouse, settings, mode, asOf, runId, selected, watermark, bronze, existing };
+}
 
-  async function runModels(): Promise<void> {
-    const outcomes = new Map<string, ModelOutcome>();
-    for (const [i, model] of selected.entries()) {
-      const startedAt = new Date();
-      const began = performance.now();
-      const failedDependency = model.dependsOn.find((d) => TERMINAL.includes(outcomes.get(d) ?? "success"));
-      let result: ModelRunResult;
-      if (failedDependency) {
-        result = {
-          model: model.name,
-          strategy: model.strategy,
-          mode: model.strategy === "rebuild" ? "rebuild" : "incremental",
-          outcome: "skipped",
-          startedAt,
-          durationMs: 0,
-          rowsWritten: 0,
-          rows: 0,
-          windowStart: null,
-          ingestedUntil: null,
-          error: `not run: dependency ${failedDependency} ${outcomes.get(failedDependency)}`,
-        };
-      } else {
-        const plan = await planModel(clickhouse, model, mode, asOf, settings, existing.has(model.name));
-        options.onProgress?.({
-          kind: "model-start",
-          model: model.name,
-          index: i,
-          total: selected.length,
-          mode: plan.mode,
-        });
-        const base: Record<string, string | number | null> = {
-          as_of: chTime(asOf),
-          active_minutes: settings.activeAfterMinutes,
-          offline_minutes: settings.offlineAfterMinutes,
-          bronze_available: bronze.available ? 1 : 0,
-          bronze_newest_at: bronze.newestEventAt ? chTime(bronze.newestEventAt) : null,
-          scope: "all",
-          since: chTime(new Date(0)),
-          from: chTime(new Date(0)),
-          to: chTime(new Date(0)),
-          ingested_after: EPOCH_MICROS,
-        };
-        try {
-          let rowsWritten = 0;
-          let mode = plan.mode;
-          if (plan.mode === "backfill") {
-            const chunks = dayChunks(options.range!.from, options.range!.to);
-            for (const [c, chunk] of chunks.entries()) {
-              const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
-                ...base,
-                scope: "started_between",
-                from: chTime(chunk.from),
-                to: chTime(chunk.to),
-              });
-              if (widened) mode = "full";
-              rowsWritten += written;
-              options.onProgress?.({
-                kind: "chunk",
-                model: model.name,
-                chunk: c + 1,
-                chunks: chunks.length,
-                from: chunk.from,
-                to: chunk.to,
-                rowsWritten: written,
-              });
-            }
-          } else if (plan.mode === "incremental") {
-            const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
-              ...base,
-              scope: "received_since",
-              since: chTime(plan.windowStart!),
-              ingested_after: plan.ingestedAfter ?? EPOCH_MICROS,
-            });
-            if (widened) mode = "full";
-            rowsWritten = written;
-          } else {
-            rowsWritten = (await buildAndSwap(clickhouse, model, false, existing, base)).written;
-          }
-          result = {
-            model: model.name,
-            strategy: model.strategy,
-            mode,
-            outcome: "success",
-            startedAt,
-            durationMs: Math.round(performance.now() - began),
-            rowsWritten,
-            rows: model.strategy === "rebuild" ? rowsWritten : await countRows(clickhouse, model.name),
-            windowStart: plan.windowStart,
-            ingestedUntil: mode === "full" || mode === "incremental" ? watermark : null,
-            error: "",
-          };
-        } catch (error) {
-          await clickhouse
-            .command({ query: `DROP TABLE IF EXISTS ${model.name}__next` })
-            .catch(() => undefined);
-          result = {
-            model: model.name,
-            strategy: model.strategy,
-            mode: plan.mode,
-            outcome: "failed",
-            startedAt,
-            durationMs: Math.round(performance.now() - began),
-            rowsWritten: 0,
-            rows: 0,
-            windowStart: plan.windowStart,
-            ingestedUntil: null,
-            error: error instanceof Error ? error.message : String(error),
-          };
-        }
-      }
-      outcomes.set(model.name, result.outcome);
-      results.push(result);
-      options.onProgress?.({ kind: "model-end", index: i, total: selected.length, result });
-    }
+/** Runs the selected models in order; a model whose dependency failed or was skipped is skipped. */
+async function runModels(run: GoldRunContext, results: ModelRunResult[]): Promise<void> {
+  const outcomes = new Map<string, ModelOutcome>();
+  for (const [i, model] of run.selected.entries()) {
+    const result = await runModel(run, model, i, outcomes);
+    outcomes.set(model.name, result.outcome);
+    results.push(result);
+    run.options.onProgress?.({ kind: "model-end", index: i, total: run.selected.length, result });
   }
+}
+
+async function runModel(
+  run: GoldRunContext,
+  model: GoldModel,
+  index: number,
+  outcomes: Map<string, ModelOutcome>,
+): Promise<ModelRunResult> {
+  const { clickhouse } = run;
+  const startedAt = new Date();
+  const began = performance.now();
+  const failedDependency = model.dependsOn.find((d) => TERMINAL.includes(outcomes.get(d) ?? "success"));
+  if (failedDependency) {
+    return {
+      model: model.name,
+      strategy: model.strategy,
+      mode: model.strategy === "rebuild" ? "rebuild" : "incremental",
+      outcome: "skipped",
+      startedAt,
+      durationMs: 0,
+      rowsWritten: 0,
+      rows: 0,
+      windowStart: null,
+      ingestedUntil: null,
+      error: `not run: dependency ${failedDependency} ${outcomes.get(failedDependency)}`,
+    };
+  }
+  const plan = await planModel(
+    clickhouse,
+    model,
+    run.mode,
+    run.asOf,
+    run.settings,
+    run.existing.has(model.name),
+  );
+  run.options.onProgress?.({
+    kind: "model-start",
+    model: model.name,
+    index,
+    total: run.selected.length,
+    mode: plan.mode,
+  });
+  try {
+    const { rowsWritten, mode } = await buildModel(run, model, plan);
+    return {
+      model: model.name,
+      strategy: model.strategy,
+      mode,
+      outcome: "success",
+      startedAt,
+      durationMs: Math.round(performance.now() - began),
+      rowsWritten,
+      rows: model.strategy === "rebuild" ? rowsWritten : await countRows(clickhouse, model.name),
+      windowStart: plan.windowStart,
+      ingestedUntil: mode === "full" || mode === "incremental" ? run.watermark : null,
+      error: "",
+    };
+  } catch (error) {
+    await clickhouse.command({ query: `DROP TABLE IF EXISTS ${model.name}__next` }).catch(() => undefined);
+    return {
+      model: model.name,
+      strategy: model.strategy,
+      mode: plan.mode,
+      outcome: "failed",
+      startedAt,
+      durationMs: Math.round(performance.now() - began),
+      rowsWritten: 0,
+      rows: 0,
+      windowStart: plan.windowStart,
+      ingestedUntil: null,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+/** The parameters every model SQL may use; the scope ones are overridden per plan. */
+function baseParameters(run: GoldRunContext): QueryParameters {
+  return {
+    as_of: chTime(run.asOf),
+    active_minutes: run.settings.activeAfterMinutes,
+    offline_minutes: run.settings.offlineAfterMinutes,
+    bronze_available: run.bronze.available ? 1 : 0,
+    bronze_newest_at: run.bronze.newestEventAt ? chTime(run.bronze.newestEventAt) : null,
+    scope: "all",
+    since: chTime(new Date(0)),
+    from: chTime(new Date(0)),
+    to: chTime(new Date(0)),
+    ingested_after: EPOCH_MICROS,
+  };
+}
+
+/**
+ * Builds and swaps one model as its plan says. Returns the rows written and the mode it ran in: an
+ * incremental or backfill run that had to widen its scope (a changed model) ran in full.
+ */
+async function buildModel(
+  run: GoldRunContext,
+  model: GoldModel,
+  plan: ModelPlan,
+): Promise<{ rowsWritten: number; mode: ModelRunMode }> {
+  const { clickhouse, existing } = run;
+  const base = baseParameters(run);
+  if (plan.mode === "backfill") return backfillModel(run, model, base);
+  if (plan.mode === "incremental") {
+    const { written, widened } = await buildAndSwap(clickhouse, model, true, existing, {
+      ...base,
+      scope: "received_since",
+      since: chTime(plan.windowStart!),
+      ingested_after: plan.ingestedAfter ?? EPOCH_MICROS,
+    });
+    return { rowsWritten: written, mode: widened ? "full" : plan.mode };
+  }
+  return {
+    rowsWritten: (await buildAndSwap(clickhouse, model, false, existing, base)).written,
+    mode: plan.mode,
+  };
+}
+
+/** A backfill: the sessions that started in the run's range, one day at a time, with progress per day. */
+async function backfillModel(
+  run: GoldRunContext,
+  model: GoldModel,
+  base: QueryParameters,
+): Promise<{ rowsWritten: number; mode: ModelRunMode }> {
+  let rowsWritten = 0;
+  let mode: ModelRunMode = "backfill";
+  const chunks = dayChunks(run.options.range!.from, run.options.range!.to);
+  for (const [c, chunk] of chunks.entries()) {
+    const { written, widened } = await buildAndSwap(run.clickhouse, model, true, run.existing, {
+      ...base,
+      scope: "started_between",
+      from: chTime(chunk.from),
+      to: chTime(chunk.to),
+    });
+    if (widened) mode = "full";
+    rowsWritten += written;
+    run.options.onProgress?.({
+      kind: "chunk",
+      model: model.name,
+      chunk: c + 1,
+      chunks: chunks.length,
+      from: chunk.from,
+      to: chunk.to,
+      rowsWritten: written,
+    });
+  }
+  return { rowsWritten, mode };
 }
 
 interface ModelPlan {
@@ -317,7 +390,7 @@ async function buildAndSwap(
   model: GoldModel,
   carryOver: boolean,
   existing: Set<string>,
-  parameters: Record<string, string | number | null>,
+  parameters: QueryParameters,
 ): Promise<{ written: number; widened: boolean }> {
   const next = `${model.name}__next`;
   const queryParams = Object.fromEntries(model.parameters.map((name) => [name, parameters[name]]));

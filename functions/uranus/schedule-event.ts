@@ -43,4 +43,4 @@ export function parseScheduleEvent(event: unknown, now: Date = new Date()): Gold
   };
 }
 
-export { ScheduleEventError, scheduleExpressionOf, scheduleRateMs } from "#shared/runtime/schedule.ts";
+export { ScheduleEventError } from "#shared/runtime/schedule.ts";

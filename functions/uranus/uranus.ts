@@ -2,6 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
 import type { UranusConfig } from "#shared/config/index.ts";
+import { MINUTE_MS } from "#shared/runtime/schedule.ts";
 import { GoldRunError } from "./errors.ts";
 import type { BronzeFreshnessSource } from "./freshness.ts";
 import type { GoldModel } from "./models.ts";
@@ -13,6 +14,11 @@ export interface UranusDeps {
   models: GoldModel[];
   settings: UranusConfig;
   bronze?: BronzeFreshnessSource;
+  /**
+   * The width of a schedule tick (default one minute). The local host passes one minute times
+   * PACKETPULSE_SCHEDULE_SCALE, so its shortened ticks are not taken for one (docs/decisions/030).
+   */
+  tickMs?: number;
 }
 
 /** What the scheduled handler returns: one line per model. */
@@ -48,15 +54,14 @@ export function summarise(result: GoldRunResult): GoldRunSummary {
   };
 }
 
-const MINUTE_MS = 60_000;
-
 /**
  * The schedule tick of an as-of time: its minute. Schedules fire on minute boundaries (EventBridge rates
- * and crons, serverless offline's cron), so replicas firing for one tick share that minute.
+ * and crons), so replicas firing for one tick share that minute. `tickMs` narrows it for shortened
+ * local schedules.
  */
-export function scheduleTick(asOf: Date): { from: Date; to: Date } {
-  const from = new Date(Math.floor(asOf.getTime() / MINUTE_MS) * MINUTE_MS);
-  return { from, to: new Date(from.getTime() + MINUTE_MS) };
+export function scheduleTick(asOf: Date, tickMs: number = MINUTE_MS): { from: Date; to: Date } {
+  const from = new Date(Math.floor(asOf.getTime() / tickMs) * tickMs);
+  return { from, to: new Date(from.getTime() + tickMs) };
 }
 
 /**
@@ -64,7 +69,7 @@ export function scheduleTick(asOf: Date): { from: Date; to: Date } {
  * uranus_runs and the invocation fails, so the failure shows in the function's error metrics. A scheduled
  * tick runs once however many processes receive it (replicas, a redelivered event); `mode: "full"` always runs.
  */
-export function createUranus(deps: UranusDeps): UranusHandler {
+export function createUranus({ tickMs, ...deps }: UranusDeps): UranusHandler {
   return middy<unknown, GoldRunSummary>()
     .use(scheduleParser())
     .handler(async (event) => {
@@ -73,7 +78,7 @@ export function createUranus(deps: UranusDeps): UranusHandler {
         ...deps,
         asOf: schedule.asOf,
         mode: schedule.mode,
-        tick: schedule.mode === "scheduled" ? scheduleTick(schedule.asOf) : undefined,
+        tick: schedule.mode === "scheduled" ? scheduleTick(schedule.asOf, tickMs) : undefined,
         runId: schedule.eventId,
       });
       if (!result.ok) {

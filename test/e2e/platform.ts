@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * The end-to-end rig: `npm start` in a child process on a fresh data folder with every port chosen by the
@@ -62,19 +63,22 @@ export async function startPlatform(
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  let urls: { mercury: string; venus: string; sql: string } | undefined;
-  while (!urls) {
-    const mercury = /Mercury (http:\/\/\S+)/.exec(output)?.[1];
-    const venus = /Venus {2}(ws:\/\/\S+)/.exec(output)?.[1];
-    const sql = /SQL {4}(http:\/\/\S+)/.exec(output)?.[1];
-    if (mercury && venus && sql) urls = { mercury, venus, sql };
-    else if (child.exitCode !== null) throw new Error(`npm start stopped:\n${output}`);
-    else if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`npm start did not serve Mercury in time:\n${output}`);
-    } else await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const urls = await waitUntil(
+    () => {
+      if (child.exitCode !== null) throw new Error(`npm start stopped with code ${child.exitCode}`);
+      const mercury = /Mercury (http:\/\/\S+)/.exec(output)?.[1];
+      const venus = /Venus {2}(ws:\/\/\S+)/.exec(output)?.[1];
+      const sql = /SQL {4}(http:\/\/\S+)/.exec(output)?.[1];
+      return mercury && venus && sql ? { mercury, venus, sql } : undefined;
+    },
+    "npm start to serve Mercury",
+    timeoutMs,
+    { pollMs: 200 },
+  ).catch((error: Error) => {
+    child.kill("SIGKILL");
+    throw new Error(`${error.message}:\n${output}`);
+  });
   return {
     dataDir,
     mercuryUrl: urls.mercury,
@@ -112,10 +116,11 @@ export function runScript(dataDir: string, args: string[], timeoutMs = 120_000):
 /** The fixture replayed into the log, then silver waited for and gold rebuilt in full (the fixture's events are from 2024). */
 export async function seedFixture(platform: RunningPlatform, sessions: number): Promise<void> {
   await runScript(platform.dataDir, ["cli/replay.ts", FIXTURE]);
-  await waitFor(
+  await waitUntil(
     async () => (await query(platform, "SELECT count() FROM sessions")) === String(sessions),
-    60_000,
     "silver",
+    60_000,
+    { pollMs: 250, retryOnError: true },
   );
   await runScript(platform.dataDir, ["cli/uranus.ts", "--full-refresh"]);
 }
@@ -130,25 +135,6 @@ export async function query(platform: RunningPlatform, sql: string): Promise<str
   const text = await response.text();
   if (!response.ok) throw new Error(`${sql}: ${text}`);
   return text.trim();
-}
-
-export async function waitFor<T>(
-  probe: () => Promise<T | false | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== false && value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`Timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 export async function launchBrowser(): Promise<Browser> {

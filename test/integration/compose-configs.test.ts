@@ -22,6 +22,7 @@ import {
 } from "#test/helpers/compose.ts";
 import { TestClient, v1Message, v2Ping } from "#test/helpers/platform.ts";
 import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 import { buildHandlers } from "../../scripts/build.ts";
 
 /**
@@ -214,12 +215,15 @@ describe.skipIf(!composeRequiredOrAvailable() || !dynamoEndpoint)(
         );
         try {
           const healthUrl = `http://127.0.0.1:${healthPort}/health`;
-          const deadline = Date.now() + 20_000;
-          let health = await fetch(healthUrl).catch(() => undefined);
-          while (!health?.ok && Date.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 200));
-            health = await fetch(healthUrl).catch(() => undefined);
-          }
+          const health = await waitUntil(
+            async () => {
+              const answer = await fetch(healthUrl).catch(() => undefined);
+              return answer?.ok ? answer : undefined;
+            },
+            "an ok /health through nginx",
+            20_000,
+            { pollMs: 200 },
+          ).catch(() => fetch(healthUrl).catch(() => undefined));
 
           // Act
           const client = await TestClient.open(`ws://127.0.0.1:${wsPort}/ws`);
@@ -252,18 +256,21 @@ describe.skipIf(
   /** The server of apache/iceberg-rest-fixture with compose's settings, on this machine's S3 and a port. */
   const startCatalog = async () => {
     server = spawnProcess("java", ["-cp", `${restLibs}/*`, "org.apache.iceberg.rest.RESTCatalogServer"], env);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const ready = await fetch(`${baseUrl}/v1/config`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) return;
-      if (server.child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`the REST catalog did not start:\n${server.output()}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const catalog = server;
+    await waitUntil(
+      async () => {
+        if (catalog.child.exitCode !== null) throw new Error(`exited with ${catalog.child.exitCode}`);
+        return fetch(`${baseUrl}/v1/config`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      "the REST catalog to start",
+      90_000,
+      { pollMs: 250 },
+    ).catch((error: Error) => {
+      throw new Error(`the REST catalog did not start (${error.message}):\n${catalog.output()}`);
+    });
   };
 
   beforeAll(async () => {

@@ -16,6 +16,7 @@ import { replayNdjson } from "#shared/runtime/replay.ts";
 import { kafkaBrokers } from "#test/helpers/kafka.ts";
 import { isolatedEnv } from "#test/helpers/platform.ts";
 import { type Spawned, spawnProcess } from "#test/helpers/processes.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * Several processes on one ClickHouse, as `docker compose up --scale jupiter=3` or Lambda containers run
@@ -188,8 +189,9 @@ describe("several processes on one ClickHouse", () => {
         const [described] = (await admin.describeGroups([group])).groups;
         return described?.state === "Stable" ? described.members.length : 0;
       };
-      const joined = Date.now() + 60_000;
-      while ((await members()) < 2 && Date.now() < joined) await new Promise((r) => setTimeout(r, 200));
+      await waitUntil(async () => (await members()) >= 2, "a stable group with both members", 60_000, {
+        pollMs: 200,
+      });
       const membersBefore = await members();
       const assignments = (await admin.describeGroups([group])).groups[0]?.members.map(
         (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment,
@@ -200,16 +202,18 @@ describe("several processes on one ClickHouse", () => {
       await replayNdjson(log, config.topics.sessions, lines, { partitions: 3 });
       const offsets = await log.offsets(config.topics.sessions);
       await log.close();
-      const deadline = Date.now() + 90_000;
-      let stored: { n: string; events: string }[] = [];
-      while (Date.now() < deadline) {
-        // The table exists once a consumer's first invocation migrated the store.
-        stored = await rows<{ n: string; events: string }>(
-          "SELECT count() AS n, uniqExact(event_id) AS events FROM session_positions",
-        ).catch(() => []);
-        if (Number(stored[0]?.n) >= pings.length) break;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      const stored = await waitUntil(
+        async () => {
+          // The table exists once a consumer's first invocation migrated the store.
+          const found = await rows<{ n: string; events: string }>(
+            "SELECT count() AS n, uniqExact(event_id) AS events FROM session_positions",
+          ).catch(() => []);
+          return Number(found[0]?.n) >= pings.length ? found : undefined;
+        },
+        "every ping in session_positions",
+        90_000,
+        { pollMs: 250 },
+      );
       const invocations = consumers.map((consumer) => (consumer.output().match(/^done \d+$/gm) ?? []).length);
 
       // Assess: every ping once, and both consumers did part of the work.

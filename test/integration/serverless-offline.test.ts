@@ -5,6 +5,7 @@ import { loadConfig } from "#shared/config/index.ts";
 import { openEventLog } from "#shared/event-log/index.ts";
 import { headerText, isolatedEnv, readTopic, TestClient, v1Message, v2Ping } from "#test/helpers/platform.ts";
 import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 import { buildHandlers } from "../../scripts/build.ts";
 
 /** The same Venus handlers under `serverless offline`, reached with a real WebSocket client. */
@@ -125,10 +126,12 @@ describe("Venus under serverless offline", () => {
         : undefined;
 
     // Act: the plugin writes its stats every few seconds
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !((jupiter()?.recordsProcessed ?? 0) >= 2 && jupiter()?.lag === 0)) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitUntil(
+      () => (jupiter()?.recordsProcessed ?? 0) >= 2 && jupiter()?.lag === 0,
+      "Jupiter's statistics with both records processed",
+      60_000,
+      { pollMs: 500 },
+    );
 
     // Assess
     expect(jupiter()).toMatchObject({ lag: 0, failedInvocations: 0 });

@@ -12,6 +12,7 @@ import { kafkaBrokers, kafkaScript } from "#test/helpers/kafka.ts";
 import { chdbQuery } from "#test/helpers/neptune-readers.ts";
 import { TestClient, v2Ping } from "#test/helpers/platform.ts";
 import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * Faults an operator meets, on `npm start` as a user runs it: a second process on the data folder, a damaged
@@ -22,16 +23,6 @@ import { freePort, type Spawned, spawnProcess } from "#test/helpers/processes.ts
 const API_KEY = "test-api-key-faults";
 const start = (env: Record<string, string>) =>
   spawnProcess("node", ["--import", "tsx", "host/start.ts"], { API_KEY, ...env });
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 async function health(port: number, key?: string): Promise<{ code: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}/health`, {
@@ -196,18 +187,28 @@ describe.skipIf(!kafkaBrokers())("npm start while its Kafka broker is down", () 
       BRONZE_COMMIT_INTERVAL_MS: "1000",
     });
     await platform.waitFor("PacketPulse is running", 120_000);
-    const down = await waitFor("a failing /health", 60_000, async () => {
-      const answer = await health(port);
-      return answer.code === 503 ? answer : undefined;
-    });
+    const down = await waitUntil(
+      async () => {
+        const answer = await health(port);
+        return answer.code === 503 ? answer : undefined;
+      },
+      "a failing /health",
+      60_000,
+      { pollMs: 250, retryOnError: true },
+    );
 
     // Act: the broker starts; once /health is ok, devices send.
     const brokerStarted = Date.now();
     await ownBroker("start", broker);
-    const up = await waitFor("an ok /health", 180_000, async () => {
-      const answer = await health(port);
-      return answer.code === 200 ? answer : undefined;
-    });
+    const up = await waitUntil(
+      async () => {
+        const answer = await health(port);
+        return answer.code === 200 ? answer : undefined;
+      },
+      "an ok /health",
+      180_000,
+      { pollMs: 250, retryOnError: true },
+    );
     const healedMs = Date.now() - brokerStarted;
     const client = await TestClient.open(`ws://127.0.0.1:${port}/ws`, { "x-api-key": API_KEY });
     const acknowledged: string[] = [];
@@ -233,15 +234,20 @@ describe.skipIf(!kafkaBrokers())("npm start while its Kafka broker is down", () 
     for (let b = 0; b < 20; b++) await send(b);
     const statsFile = path.join(dataDir, "event-source-runtime.json");
     const caughtUp = () =>
-      waitFor("both consumers caught up", 180_000, async () => {
-        const stats = JSON.parse(readFileSync(statsFile, "utf8")) as {
-          eventSources: { functionName: string; lag: number | null; recordsProcessed: number }[];
-        };
-        const done = stats.eventSources.every(
-          (s) => s.lag === 0 && s.recordsProcessed >= acknowledged.length,
-        );
-        return done && stats.eventSources.length === 2 ? true : undefined;
-      });
+      waitUntil(
+        async () => {
+          const stats = JSON.parse(readFileSync(statsFile, "utf8")) as {
+            eventSources: { functionName: string; lag: number | null; recordsProcessed: number }[];
+          };
+          const done = stats.eventSources.every(
+            (s) => s.lag === 0 && s.recordsProcessed >= acknowledged.length,
+          );
+          return done && stats.eventSources.length === 2 ? true : undefined;
+        },
+        "both consumers caught up",
+        180_000,
+        { pollMs: 250, retryOnError: true },
+      );
     await caughtUp();
     // Then the broker restarts while devices keep sending (and resend what was not acknowledged).
     let restarting = true;

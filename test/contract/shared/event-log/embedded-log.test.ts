@@ -21,5 +21,5 @@ describeEventLogContract(
     const log = await openSqliteEventLog({ file: path.join(dataDir, "events.db"), retentionHours: 168 });
     return { log, cleanup: () => log.close() };
   },
-  { deliveryTimeoutMs: 5_000, quietPeriodMs: 300 },
+  { deliveryTimeoutMs: 5_000 },
 );

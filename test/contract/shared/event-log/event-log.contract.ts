@@ -9,6 +9,7 @@ import type {
   LogRecordInput,
   RecordBatch,
 } from "#shared/event-log/types.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * The behaviour every EventLog backend owes its callers, run against each backend (embedded SQLite, Kafka).
@@ -22,21 +23,11 @@ export type MakeEventLog = () => Promise<{ log: EventLog; cleanup: () => Promise
 export interface EventLogContractOptions {
   /** How long records may take to reach a consumer (Kafka group joins take seconds). Default 20 s. */
   deliveryTimeoutMs?: number;
-  /** How long to keep listening after the expected records arrived, to catch duplicates. Default 500 ms. */
-  quietPeriodMs?: number;
 }
 
 const uniqueName = (prefix: string) => `contract-${prefix}-${randomUUID().slice(0, 8)}`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const recordsFor = (count: number, prefix = "value", keys = 7): LogRecordInput[] =>
   Array.from({ length: count }, (_, i) => ({ key: `device-${i % keys}`, value: `${prefix}-${i}` }));
@@ -63,7 +54,6 @@ export function describeEventLogContract(
   options: EventLogContractOptions = {},
 ): void {
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? 20_000;
-  const quietPeriodMs = options.quietPeriodMs ?? 500;
   const testTimeoutMs = deliveryTimeoutMs * 3 + 10_000;
 
   describe(`EventLog contract: ${name}`, () => {
@@ -98,12 +88,34 @@ export function describeEventLogContract(
         },
       });
       consumers.push(consumer);
+      committedPastReceived.set(records, async () => {
+        for (const topic of new Set(batches.map((batch) => batch.topic))) {
+          const committed = await log.committedOffsets(consumerOptions.groupId, topic);
+          for (const batch of batches.filter((b) => b.topic === topic)) {
+            const next = BigInt(batch.records.at(-1)!.offset) + 1n;
+            const offset = committed.find((c) => c.partition === batch.partition)?.offset;
+            if (offset === null || offset === undefined || BigInt(offset) < next) return false;
+          }
+        }
+        return true;
+      });
       return { consumer, batches, records };
     }
 
+    /** Per collected record list: whether the group has committed past every record it received. */
+    const committedPastReceived = new WeakMap<ConsumedRecord[], () => Promise<boolean>>();
+
+    /**
+     * Waits for `count` records, then for the group to commit past all of them: the consumer has finished
+     * with every batch it was given, so a record delivered twice would be in `records` by now.
+     */
     async function receive(records: ConsumedRecord[], count: number) {
-      await waitUntil(() => records.length >= count, deliveryTimeoutMs, `${count} records`);
-      await sleep(quietPeriodMs);
+      await waitUntil(() => records.length >= count, `${count} records`, deliveryTimeoutMs);
+      await waitUntil(
+        committedPastReceived.get(records)!,
+        "commits past the received records",
+        deliveryTimeoutMs,
+      );
     }
 
     async function committedMatchesHigh(log: EventLog, groupId: string, topic: string) {
@@ -442,8 +454,8 @@ export function describeEventLogContract(
         await receive(first.records, 8);
         await waitUntil(
           () => committedMatchesHigh(handle.log, groupId, topic),
-          deliveryTimeoutMs,
           "offsets committed",
+          deliveryTimeoutMs,
         );
         await first.consumer.stop();
         const committedBefore = byPartition(await handle.log.committedOffsets(groupId, topic));
@@ -536,8 +548,8 @@ export function describeEventLogContract(
         await receive(records, input.length);
         await waitUntil(
           () => committedMatchesHigh(log, groupId, topic),
-          deliveryTimeoutMs,
           "offsets committed",
+          deliveryTimeoutMs,
         );
 
         // Assess

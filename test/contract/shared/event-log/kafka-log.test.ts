@@ -7,19 +7,12 @@ import { GroupCommitter, type GroupItem } from "#shared/event-log/kafka/group-co
 import { type KafkaEventLogOptions, openKafkaEventLog } from "#shared/event-log/kafka/index.ts";
 import type { ConsumedRecord, EventLog } from "#shared/event-log/types.ts";
 import { kafkaBrokers, killKafkaBroker, restartKafkaBroker, startKafkaBroker } from "#test/helpers/kafka.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 import { describeEventLogContract } from "./event-log.contract.ts";
 
 const brokers = kafkaBrokers();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const uniqueName = (prefix: string) => `kafka-${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -56,7 +49,7 @@ async function readAll(log: EventLog, topic: string): Promise<ConsumedRecord[]> 
     },
   });
   try {
-    await waitUntil(() => records.length >= total, 60_000, `${total} records of ${topic}`);
+    await waitUntil(() => records.length >= total, `${total} records of ${topic}`, 60_000);
   } finally {
     await consumer.stop();
   }
@@ -84,7 +77,7 @@ describe("Kafka event log building blocks (no broker needed)", () => {
 
     // Act
     const first = committer.append("t", [{ key: "a", value: "0" }]);
-    await sleep(1);
+    await waitUntil(() => groups.length === 1, "the first group in flight", 5_000, { pollMs: 1 });
     const rest = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         committer.append("t", [
@@ -194,7 +187,7 @@ describe.skipIf(!brokers)("Kafka event log", () => {
       const log = await openLog();
       return { log, cleanup: () => log.close() };
     },
-    { deliveryTimeoutMs: 20_000, quietPeriodMs: 500 },
+    { deliveryTimeoutMs: 20_000 },
   );
 
   describe("Kafka only", () => {
@@ -331,10 +324,10 @@ describe.skipIf(!brokers)("Kafka event log", () => {
       };
       const writers = Array.from({ length: 4 }, (_, w) => writer(w));
       try {
-        await waitUntil(() => acknowledged.size >= 400, 30_000, "appends before the fault");
+        await waitUntil(() => acknowledged.size >= 400, "appends before the fault", 30_000);
         await fault();
         faultOver = true;
-        await waitUntil(() => acknowledgedAfterFault >= 400, 60_000, "appends after the fault");
+        await waitUntil(() => acknowledgedAfterFault >= 400, "appends after the fault", 60_000);
       } finally {
         stopping = true;
         await Promise.all(writers);

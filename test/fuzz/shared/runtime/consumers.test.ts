@@ -20,6 +20,7 @@ import {
 import { kafkaBrokers } from "#test/helpers/kafka.ts";
 import { icebirdRead } from "#test/helpers/neptune-readers.ts";
 import { headerText, isolatedEnv, readTopic } from "#test/helpers/platform.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * Hostile records on the `sessions` topic, consumed the way `npm start` consumes them: the event-source
@@ -183,16 +184,17 @@ describe.each(backends)(
           statsIntervalMs: 0,
           say: () => {},
         });
-        const deadline = Date.now() + 90_000;
-        let sources = (await runtime.stats()).eventSources;
-        while (
-          Date.now() < deadline &&
-          !sources.every((s) => s.lag === 0 && s.recordsProcessed >= corpus.length)
-        ) {
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          sources = (await runtime.stats()).eventSources;
-        }
-        await runtime.stop();
+        const sources = await waitUntil(
+          async () => {
+            const current = (await runtime.stats()).eventSources;
+            return current.every((s) => s.lag === 0 && s.recordsProcessed >= corpus.length)
+              ? current
+              : undefined;
+          },
+          "both event sources caught up",
+          90_000,
+          { pollMs: 200 },
+        ).finally(() => runtime.stop());
 
         // Assess: both caught up without a failed invocation or a record sent elsewhere.
         expect(sources.map((s) => s.functionName).sort()).toEqual(["jupiter", "neptune"]);

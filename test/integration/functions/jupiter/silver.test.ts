@@ -11,6 +11,7 @@ import { loadConfig } from "#shared/config/index.ts";
 import { occurredAtMs, v1EventId, validateV1 } from "#shared/events/index.ts";
 import type { DeadLetter } from "#shared/lambda/index.ts";
 import { closeStoresUnderTest, storeUnderTest } from "#test/helpers/clickhouse-store.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * Jupiter against a real engine (embedded chDB). One chDB per test file (it binds one folder per process),
@@ -165,7 +166,16 @@ describe("silver store", () => {
     // Prepare: a statement that holds its connection for two seconds.
     const finished: string[] = [];
     const slow = rows("SELECT sleep(2) AS slept").then(() => finished.push("slow"));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitUntil(
+      async () =>
+        (
+          await rows<{ n: string }>(
+            "SELECT count() AS n FROM system.processes WHERE query LIKE 'SELECT sleep(2) AS slept%'",
+          )
+        )[0]?.n === "1",
+      "the slow statement to be running",
+      10_000,
+    );
 
     // Act
     const [probe] = await rows(

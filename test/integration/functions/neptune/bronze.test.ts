@@ -15,6 +15,7 @@ import { replayNdjson } from "#shared/runtime/replay.ts";
 import { chdbQuery, icebirdRead, pyicebergReadMetadata } from "#test/helpers/neptune-readers.ts";
 import { lineEventTime, spreadLines } from "#test/helpers/neptune-stream.ts";
 import { headerText, readTopic } from "#test/helpers/platform.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * Neptune on the embedded default, end to end: records on the sessions topic go through the event-source
@@ -90,12 +91,15 @@ describe("Neptune writes the sessions topic into the bronze Iceberg table", () =
       say: () => {},
     });
     const total = lines.length + badRecords.length;
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const stats = (await runtime.stats()).eventSources[0]!;
-      if (stats.lag === 0 && stats.recordsProcessed >= total) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil(
+      async () => {
+        const stats = (await runtime.stats()).eventSources[0]!;
+        return stats.lag === 0 && stats.recordsProcessed >= total;
+      },
+      "every record processed",
+      60_000,
+      { pollMs: 100 },
+    );
     const stats = (await runtime.stats()).eventSources[0]!;
     await runtime.stop();
     await store.table.refresh();

@@ -10,10 +10,12 @@ import {
   loadModels,
   parseModel,
   ScheduleEventError,
-  startGoldSchedule,
 } from "#functions/uranus/index.ts";
+import { describeGoldRun } from "#host/functions.ts";
+import { startSchedules } from "#host/schedules.ts";
 import { AS_OF, goldFixtureBatches, SESSION } from "#test/fixtures/uranus-gold-sessions.ts";
 import { GOLD_TABLES, type GoldTestStore, openGoldTestStore } from "#test/helpers/uranus-gold.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * Uranus's Lambda handler (functions/uranus/handler.ts, configured from the environment like on AWS) with
@@ -134,28 +136,50 @@ describe("in-process schedule (npm start)", () => {
     );
 
   it("runs at once and then on every tick, on the client it is given, until stopped", async () => {
-    // Prepare
+    // Prepare: serverless.yml's rate(1 minute), shortened to 600 ms; a probe function on the same rate
+    // marks the ticks the stopped schedule would have had.
     const lines: string[] = [];
     const before = await kpiRuns();
-
-    // Act
-    const schedule = startGoldSchedule({
+    const env = { PACKETPULSE_SCHEDULE_SCALE: "0.01" };
+    const uranus = createUranus({
       clickhouse: store.clickhouse,
       models: await loadModels(),
       settings: store.config.uranus,
-      everyMs: 400,
+      tickMs: 600,
+    });
+    const everyMinute = (name: string) => ({
+      handler: `${name}.handler`,
+      events: [{ schedule: "rate(1 minute)" }],
+    });
+
+    // Act
+    const schedule = await startSchedules({
+      serverlessConfig: { functions: { uranus: everyMinute("uranus") } },
+      handlers: { uranus },
+      runAtStart: ["uranus"],
+      describe: { uranus: (summary, elapsedMs) => describeGoldRun(summary as GoldRunSummary, elapsedMs) },
+      env,
       say: (line) => lines.push(line),
     });
-    await schedule.firstRun;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const probe = await startSchedules({
+      serverlessConfig: { functions: { probe: everyMinute("probe") } },
+      handlers: { probe: async () => undefined },
+      env,
+      say: () => undefined,
+    });
+    await schedule.startRuns;
+    await waitUntil(() => lines.length >= 2, "a second scheduled run", 30_000);
     await schedule.stop();
     const settled = lines.length;
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    const ticksAtStop = probe.ticks("probe");
+    await waitUntil(() => probe.ticks("probe") >= ticksAtStop + 2, "two more ticks of the probe", 30_000);
+    await probe.stop();
 
     // Assess
     expect((await kpiRuns()) - before).toBe(lines.length);
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.length).toBe(settled);
-    for (const line of lines) expect(line).toMatch(/^gold: 10\/10 models, [\d,]+ rows in \d+\.\d\d s$/);
+    for (const line of lines)
+      expect(line).toMatch(/^uranus gold: 10\/10 models, [\d,]+ rows in \d+\.\d\d s$/);
   });
 });

@@ -9,8 +9,9 @@ import { buildHandlers } from "../../../../scripts/build.ts";
 
 /**
  * Under `serverless offline`, the `schedule` event of serverless.yml invokes Uranus's built handler every
- * minute while Jupiter's event source (the project's plugin) fills silver, both on the embedded ClickHouse of
- * the data folder.
+ * minute (through the project's plugin and its local scheduler, shortened to 3 s here by
+ * PACKETPULSE_SCHEDULE_SCALE) while Jupiter's event source fills silver, both on the embedded ClickHouse
+ * of the data folder.
  */
 describe("Uranus under serverless offline", () => {
   let offline: Spawned | undefined;
@@ -29,6 +30,7 @@ describe("Uranus under serverless offline", () => {
       VENUS_PORT: String(wsPort),
       OFFLINE_HTTP_PORT: String(httpPort),
       OFFLINE_LAMBDA_PORT: String(lambdaPort),
+      PACKETPULSE_SCHEDULE_SCALE: "0.05",
     });
     offline = spawnProcess("npx", ["serverless", "offline"], env);
     await offline.waitFor("Server ready", 90_000);
@@ -36,15 +38,16 @@ describe("Uranus under serverless offline", () => {
       batch.events.filter((e) => e.protocol === 2).map((e) => e.value),
     );
 
-    // Act: the v2 sessions of the hand-built week, in one batch, then wait for a scheduled run after them.
+    // Act: the v2 sessions of the hand-built week, in one batch, then wait for two scheduled runs after
+    // Jupiter processed them: runs never overlap, so the second began after silver had them.
     const client = await TestClient.open(`ws://127.0.0.1:${wsPort}/ws`, { "x-api-key": env.API_KEY! });
     const reply = JSON.parse(await client.request({ type: "events", batch_id: "gold", events })) as {
       accepted: number;
     };
     client.close();
     await offline.waitFor(
-      /[1-9]\d* processed[\s\S]*Successfully invoked scheduled function: \[uranus\]/,
-      150_000,
+      /[1-9]\d* processed[\s\S]*\[schedules\] uranus finished[\s\S]*\[schedules\] uranus finished/,
+      120_000,
     );
     await offline.stop();
     offline = undefined;

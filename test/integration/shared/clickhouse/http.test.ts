@@ -14,6 +14,7 @@ import {
   startClickHouseHttp,
 } from "#shared/clickhouse/http/index.ts";
 import { loadConfig, type PacketPulseConfig } from "#shared/config/index.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * ClickHouse's HTTP interface over the embedded store, started as `npm start` starts it (after the store is
@@ -217,17 +218,11 @@ describe("ClickHouse's HTTP interface over the embedded store", () => {
           })
         ).json<{ n: string }>()
       )[0]!.n;
-    const until = async (condition: () => Promise<boolean>) => {
-      const deadline = Date.now() + 30_000;
-      while (!(await condition())) {
-        if (Date.now() > deadline) throw new Error("condition not met within 30 s");
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
-
     // Act: KILL QUERY from another client, by the query id the first one gave.
     const killed = codeOf(writer.query({ query: long, query_id: killedId }));
-    await until(async () => (await running(killedId)) === "1");
+    await waitUntil(async () => (await running(killedId)) === "1", "the query to be running", 30_000, {
+      pollMs: 100,
+    });
     await writer.command({ query: `KILL QUERY WHERE query_id = '${killedId}'` });
     const killedCode = await killed;
     // Act: a client that gives up (aborts its request).
@@ -235,13 +230,17 @@ describe("ClickHouse's HTTP interface over the embedded store", () => {
     const aborted = codeOf(
       writer.query({ query: long, query_id: abortedId, abort_signal: controller.signal }),
     );
-    await until(async () => (await running(abortedId)) === "1");
+    await waitUntil(async () => (await running(abortedId)) === "1", "the query to be running", 30_000, {
+      pollMs: 100,
+    });
     controller.abort();
     await aborted;
 
     // Assess: the first failed with QUERY_WAS_CANCELLED; the second no longer runs in the engine.
     expect(killedCode).toBe("394");
-    await until(async () => (await running(abortedId)) === "0");
+    await waitUntil(async () => (await running(abortedId)) === "0", "the aborted query to end", 30_000, {
+      pollMs: 100,
+    });
     expect(await (await reader.query({ query: "SELECT 1 AS one", format: "JSONEachRow" })).json()).toEqual([
       { one: 1 },
     ]);

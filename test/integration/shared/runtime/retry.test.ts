@@ -7,20 +7,13 @@ import type { EventLog } from "#shared/event-log/types.ts";
 import { HealthModel } from "#shared/health/index.ts";
 import { type EventSourceRuntime, type ServerlessService, startEventSources } from "#shared/runtime/index.ts";
 import { isolatedEnv } from "#test/helpers/platform.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 /**
  * An event source mapping whose log fails it keeps trying (issue 14: it used to return after one failed
  * `ensureTopics` and never consume). The log here is the real embedded log, with its first preparations
  * refused as an unreachable broker refuses them.
  */
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** The log, with `ensureTopics` failing until `failures` calls have been refused. */
 function refusingTopics(log: EventLog, failures: number): EventLog & { refused: () => number } {

@@ -9,10 +9,9 @@ import {
   parseModel,
   parseScheduleEvent,
   ScheduleEventError,
-  scheduleExpressionOf,
-  scheduleRateMs,
 } from "#functions/uranus/index.ts";
 import { loadServerlessFile } from "#shared/runtime/index.ts";
+import { scheduleExpressionOf, scheduleRateMs } from "#shared/runtime/schedule.ts";
 import { handlerEntryPoints } from "../../../../scripts/build.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../../../..");

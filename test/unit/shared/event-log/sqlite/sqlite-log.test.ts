@@ -12,17 +12,9 @@ import {
   type SqliteEventLogOptions,
 } from "#shared/event-log/sqlite/index.ts";
 import type { ConsumedRecord, ConsumerOptions, EventLog, LogConsumer } from "#shared/event-log/types.ts";
+import { waitUntil } from "#test/helpers/wait.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../..");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe("SqliteEventLog", () => {
   let dataDir: string;
@@ -100,10 +92,12 @@ describe("SqliteEventLog", () => {
     expect(await log.offsets("sessions")).toEqual([{ partition: 0, low: "10", high: "15" }]);
     expect(await log.committedOffsets("silver", "sessions")).toEqual([{ partition: 0, offset: "3" }]);
     const resumed = collect(log, { groupId: "silver", topics: ["sessions"], fromBeginning: true });
-    await waitUntil(() => resumed.records.length >= 5, 5_000, "the retained records");
-    await sleep(200);
-    expect(resumed.records.map((record) => record.offset)).toEqual(["10", "11", "12", "13", "14"]);
-    expect(values(resumed.records)).toEqual(["replayed", "new-0", "new-1", "new-2", "new-3"]);
+    await waitUntil(() => resumed.records.length >= 5, "the retained records", 5_000);
+    // A later record on the one partition: once it is in, nothing older is still to come.
+    await log.append("sessions", [{ key: "device-1", value: "marker" }]);
+    await waitUntil(() => values(resumed.records).includes("marker"), "the marker record", 5_000);
+    expect(resumed.records.map((record) => record.offset)).toEqual(["10", "11", "12", "13", "14", "15"]);
+    expect(values(resumed.records)).toEqual(["replayed", "new-0", "new-1", "new-2", "new-3", "marker"]);
   });
 
   it("sweeps expired records on its own every retentionCheckIntervalMs", async () => {
@@ -124,8 +118,8 @@ describe("SqliteEventLog", () => {
         });
         return low === "1";
       },
-      5_000,
       "the periodic sweep to advance low",
+      5_000,
     );
     expect(await log.offsets("sessions")).toEqual([{ partition: 0, low: "1", high: "1" }]);
   });
@@ -155,7 +149,7 @@ describe("SqliteEventLog", () => {
       expect(offsets).toEqual(offsets.map((_, i) => Number(high) + i));
     }
     const { records } = collect(reopened, { groupId: "reader", topics: ["sessions"], fromBeginning: true });
-    await waitUntil(() => records.length >= 12, 5_000, "12 records");
+    await waitUntil(() => records.length >= 12, "12 records", 5_000);
     expect(values(records).sort()).toEqual(
       [...before, ...after].map((_, i) => (i < 6 ? `before-${i}` : `after-${i - 6}`)).sort(),
     );
@@ -211,8 +205,8 @@ for (let i = 0; i < 8; i++) void writer();
     // Act: kill it mid-stream, with appends in flight.
     await waitUntil(
       () => acknowledged.size >= 5_000 || child.exitCode !== null,
-      30_000,
       "5000 acknowledgements",
+      30_000,
     );
     child.kill("SIGKILL");
     const signal = await exited;
@@ -227,7 +221,7 @@ for (let i = 0; i < 8; i++) void writer();
     const stored = offsets.reduce((sum, { high }) => sum + Number(high), 0);
     expect(stored).toBeGreaterThanOrEqual(acknowledged.size);
     const { records } = collect(log, { groupId: "auditor", topics: ["sessions"], fromBeginning: true });
-    await waitUntil(() => records.length >= stored, 20_000, `${stored} records`);
+    await waitUntil(() => records.length >= stored, `${stored} records`, 20_000);
     const storedValues = new Map(records.map((record) => [`${record.partition}:${record.offset}`, record]));
     const missing = [...acknowledged].filter(
       ([at, value]) => storedValues.get(at)?.value?.toString() !== value,
@@ -244,8 +238,8 @@ for (let i = 0; i < 8; i++) void writer();
     await log.append("sessions", [{ key: "device-1", value: "after-restart" }]);
     await waitUntil(
       () => values(successor.records).includes("after-restart"),
-      5_000,
       "the killed member's partitions to be taken over",
+      5_000,
     );
   }, 60_000);
 
@@ -260,21 +254,31 @@ for (let i = 0; i < 8; i++) void writer();
       );
     await send("first", 6);
     const active = collect(log, { groupId: "jupiter", topics: ["sessions"], fromBeginning: true });
-    await waitUntil(() => active.records.length >= 6, 5_000, "6 records for the first member");
+    await waitUntil(() => active.records.length >= 6, "6 records for the first member", 5_000);
     const standby = collect(log, { groupId: "jupiter", topics: ["sessions"], fromBeginning: true });
     await standby.consumer.ready;
     await send("second", 4);
-    await waitUntil(() => active.records.length >= 10, 5_000, "4 more records for the first member");
+    await waitUntil(() => active.records.length >= 10, "4 more records for the first member", 5_000);
 
     // Act
     await active.consumer.stop();
     await send("third", 4);
 
     // Assess
-    await waitUntil(() => standby.records.length >= 4, 5_000, "the standby member to take over");
-    await sleep(200);
+    await waitUntil(() => standby.records.length >= 4, "the standby member to take over", 5_000);
+    // Markers on the same keys (so the same partitions) after them: once they are in, nothing older is to come.
+    await send("marker", 4);
+    await waitUntil(
+      () => values(standby.records).filter((value) => value?.startsWith("marker")).length === 4,
+      "the marker records",
+      5_000,
+    );
     expect(values(active.records).filter((value) => value?.startsWith("third"))).toEqual([]);
-    expect(values(standby.records).sort()).toEqual(["third-0", "third-1", "third-2", "third-3"]);
+    expect(
+      values(standby.records)
+        .filter((value) => !value?.startsWith("marker"))
+        .sort(),
+    ).toEqual(["third-0", "third-1", "third-2", "third-3"]);
   });
 
   it("delivers appends made through another connection to the same file (as from another process)", async () => {
@@ -296,7 +300,7 @@ for (let i = 0; i < 8; i++) void writer();
     );
 
     // Assess
-    await waitUntil(() => records.length >= 5, 3_000, "records from the other connection");
+    await waitUntil(() => records.length >= 5, "records from the other connection", 3_000);
     expect(values(records).sort()).toEqual(["ping-0", "ping-1", "ping-2", "ping-3", "ping-4"]);
   });
 
