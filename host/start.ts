@@ -16,6 +16,7 @@ import { serveMercury } from "../web/server/platform.ts";
 import { startArrivalMonitor } from "./arrival-monitor.ts";
 import { startFunctions } from "./functions.ts";
 import { installProcessGuard } from "./process-guard.ts";
+import { boundedStep } from "./shutdown.ts";
 import { startVenusServer } from "./venus-server.ts";
 
 /**
@@ -71,7 +72,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     stopping ??= (async () => {
       console.log(`\n${signal}: stopping PacketPulse…`);
-      for (const step of shutdown.reverse()) await step();
+      // Each step gets a bounded time and its failure is said, never left to stop the stop: a part still
+      // retrying an unreachable broker must not keep the process (or its ports) alive.
+      for (const step of shutdown.reverse()) await boundedStep(step);
       console.log("Stopped. Data is kept; the next start continues from it.");
       process.exit(0);
     })();
