@@ -1,6 +1,8 @@
 import { fileURLToPath } from "node:url";
 import * as build from "virtual:mercury/server-build";
+import middy from "@middy/core";
 import { loadConfig } from "#shared/config/index.ts";
+import { lambdaLogging } from "#shared/logging/index.ts";
 import { clickhouseForMercury } from "../../web/server/clickhouse-endpoint.ts";
 import { loadMercuryConfig } from "../../web/server/config.ts";
 import { openMercuryContext } from "../../web/server/open.ts";
@@ -12,7 +14,7 @@ import { mercuryHandler } from "./mercury.ts";
  * Accounts in DynamoDB (MERCURY_USER_STORE=dynamodb), the signing key from SSM (MERCURY_SECRET_PARAMETER).
  */
 
-export const handler = mercuryHandler({
+const serve = mercuryHandler({
   build,
   clientDir: fileURLToPath(new URL("./client/", import.meta.url)),
   open: async () => {
@@ -24,3 +26,6 @@ export const handler = mercuryHandler({
     return context;
   },
 });
+
+// Each line logged during an invocation carries its request id and whether it was a cold start.
+export const handler = middy(serve).use(lambdaLogging());
