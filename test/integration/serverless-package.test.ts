@@ -280,7 +280,8 @@ describe("serverless package", () => {
         entries.filter((entry) => entry.endsWith(".map")),
         fn,
       ).toEqual([]);
-      expect(statSync(zip).size, fn).toBeLessThan(2 * 1024 * 1024);
+      // Mercury's zip also carries the browser's build (two map libraries, charts): 2.6 MB today.
+      expect(statSync(zip).size, fn).toBeLessThan((fn === "mercury" ? 5 : 2) * 1024 * 1024);
     }
   });
 
