@@ -15,6 +15,7 @@ import {
   YAxis,
 } from "recharts";
 import { z } from "zod";
+import { StartedDeliveredChart } from "../components/started-delivered-chart.tsx";
 import { requireSession } from "../guard.server.ts";
 import { ClientOnly, Empty, fmt, Kpi } from "../ui.tsx";
 
@@ -155,31 +156,7 @@ export default function Analytics() {
             <section className="card">
               <h2>Deliveries per hour (UTC)</h2>
               <div className="chart">
-                <ClientOnly>
-                  {() => (
-                    <ResponsiveContainer>
-                      <BarChart data={hourly}>
-                        <CartesianGrid strokeDasharray="3 3" />
-                        <XAxis dataKey="hour" />
-                        <YAxis allowDecimals={false} />
-                        <Tooltip />
-                        <Legend />
-                        <Bar
-                          isAnimationActive={false}
-                          dataKey="sessions_started"
-                          name="started"
-                          fill="#2563eb"
-                        />
-                        <Bar
-                          isAnimationActive={false}
-                          dataKey="sessions_completed"
-                          name="delivered"
-                          fill="#10b981"
-                        />
-                      </BarChart>
-                    </ResponsiveContainer>
-                  )}
-                </ClientOnly>
+                <StartedDeliveredChart data={hourly} xKey="hour" legend />
               </div>
             </section>
             <section className="card">

@@ -1,16 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import {
-  Bar,
-  BarChart,
-  CartesianGrid,
-  Line,
-  LineChart,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from "recharts";
+import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { StartedDeliveredChart } from "../components/started-delivered-chart.tsx";
 import { requireSession } from "../guard.server.ts";
 import { ClientOnly, Empty, fmt, Kpi, LocalTime, StatusBadge } from "../ui.tsx";
 
@@ -80,25 +71,7 @@ export default function Overview() {
         <section className="card">
           <h2>Sessions by day (two weeks)</h2>
           <div className="chart">
-            <ClientOnly>
-              {() => (
-                <ResponsiveContainer>
-                  <BarChart data={days}>
-                    <CartesianGrid strokeDasharray="3 3" />
-                    <XAxis dataKey="day" tickFormatter={(d: string) => d.slice(5)} />
-                    <YAxis allowDecimals={false} />
-                    <Tooltip />
-                    <Bar isAnimationActive={false} dataKey="sessions_started" name="started" fill="#2563eb" />
-                    <Bar
-                      isAnimationActive={false}
-                      dataKey="sessions_completed"
-                      name="delivered"
-                      fill="#10b981"
-                    />
-                  </BarChart>
-                </ResponsiveContainer>
-              )}
-            </ClientOnly>
+            <StartedDeliveredChart data={days} xKey="day" tickFormatter={(d) => d.slice(5)} />
           </div>
         </section>
         <section className="card">
